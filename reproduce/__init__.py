@@ -1,0 +1,1 @@
+"""The DGN-AM driver, the experiments, images, official files."""
