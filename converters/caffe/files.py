@@ -1,0 +1,39 @@
+"""File helpers shared by the Caffe reader, writer and CLI: atomic writes, checked reads."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class CaffeFileError(Exception):
+    """A user-facing problem with an input file or option; str() is the one line to show."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memoryview) -> None:
+    """Writes `data` to a temporary file beside `path`, then renames it over `path`.
+
+    Nothing is left at `path` (nor beside it) if writing fails part way.
+    """
+    target = Path(path)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                         dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp_name, target)
+    except BaseException:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+        raise
+
+
+def read_bytes(path: str | os.PathLike, what: str) -> bytes:
+    """Reads a whole file, turning a missing/unreadable file into one CaffeFileError line."""
+    file_path = Path(path)
+    if not file_path.is_file():
+        raise CaffeFileError(f"{path}: {what} file not found")
+    try:
+        return file_path.read_bytes()
+    except OSError as error:
+        raise CaffeFileError(f"{path}: cannot read {what} file ({error.strerror})") from None
