@@ -1,0 +1,92 @@
+"""Checksums of official files: hashing, expected values, and the ones recorded on first download.
+
+Files whose checksum is not published (the Places205 and DeePSiM archives and their members,
+the sha256 of the BVLC weights) get theirs recorded in data/.recorded_checksums.json by the
+first successful `fetch`; later checks compare against that record.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from reproduce.official_files_manifest import ManifestError
+
+RECORD_NAME = ".recorded_checksums.json"
+_CHUNK = 1 << 20
+_PROGRESS_FROM_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a file must match; every field None means nothing can be checked."""
+
+    size: int | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+
+    def checkable(self) -> bool:
+        return any(value is not None for value in (self.size, self.sha1, self.sha256))
+
+
+def digests(path: Path) -> tuple[int, str, str]:
+    """(size, sha1, sha256) of a file in one pass; a progress bar for large files."""
+    sha1, sha256 = hashlib.sha1(), hashlib.sha256()
+    size = path.stat().st_size
+    with open(path, "rb") as handle, tqdm(total=size, unit="B", unit_scale=True, leave=False,
+                                          desc=f"checking {path.name}",
+                                          disable=size < _PROGRESS_FROM_BYTES or None) as bar:
+        while chunk := handle.read(_CHUNK):
+            sha1.update(chunk)
+            sha256.update(chunk)
+            bar.update(len(chunk))
+    return size, sha1.hexdigest(), sha256.hexdigest()
+
+
+def mismatch(path: Path, expected: Expected) -> str | None:
+    """None when the file matches every known value, else what differs (in words)."""
+    size, sha1, sha256 = digests(path)
+    for label, want, got in (("size", expected.size, size), ("sha1", expected.sha1, sha1),
+                             ("sha256", expected.sha256, sha256)):
+        if want is not None and want != got:
+            return f"{label} mismatch: expected {want}, got {got}"
+    return None
+
+
+class RecordedChecksums:
+    """data/.recorded_checksums.json: key (dest, or 'archives/NAME') -> size, sha1, sha256, url."""
+
+    def __init__(self, root: Path):
+        self.path = root / RECORD_NAME
+        try:
+            self.entries: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.entries = {}
+        except (OSError, ValueError) as error:
+            raise ManifestError(f"{self.path}: cannot be read ({error}); delete it to record "
+                                f"checksums afresh") from None
+
+    def expected(self, key: str, size: int | None, sha1: str | None, sha256: str | None) -> Expected:
+        """Published values, completed by recorded ones where a value was not published."""
+        recorded = self.entries.get(key, {})
+        return Expected(size=size if size is not None else recorded.get("size"),
+                        sha1=sha1 or recorded.get("sha1"),
+                        sha256=sha256 or recorded.get("sha256"))
+
+    def record(self, key: str, path: Path, url: str) -> None:
+        """Stores the file's size and digests under key (atomically rewrites the record file)."""
+        size, sha1, sha256 = digests(path)
+        self.entries[key] = {"size": size, "sha1": sha1, "sha256": sha256, "url": url,
+                             "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=RECORD_NAME, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(self.entries, out, indent=1, sort_keys=True)
+            out.write("\n")
+        os.replace(temp, self.path)
