@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from reproduce.errors import UserError
-from reproduce.official_files_checksums import RecordedChecksums, mismatch
+from reproduce.official_files_checksums import RecordedChecksums, digests, mismatch
 from reproduce.official_files_fetch import FetchOutcome, fetch_files
 from reproduce.official_files_manifest import (ArchiveSource, ManifestError, OfficialFile,
                                                UnknownNameError, data_path, data_root,
@@ -37,7 +37,7 @@ def _state(official: OfficialFile, recorded: RecordedChecksums) -> str:
     expected = recorded.expected(official.dest, official.size, official.sha1, official.sha256)
     if not expected.checkable():
         return "present"
-    return "corrupt" if mismatch(official.path, expected) else "verified"
+    return "corrupt" if mismatch(digests(official.path), expected) else "verified"
 
 
 def status(names: Iterable[str] | None = None) -> list[tuple[OfficialFile, str]]:

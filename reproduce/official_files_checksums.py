@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tqdm import tqdm
 
@@ -35,8 +36,16 @@ class Expected:
         return any(value is not None for value in (self.size, self.sha1, self.sha256))
 
 
-def digests(path: Path) -> tuple[int, str, str]:
-    """(size, sha1, sha256) of a file in one pass; a progress bar for large files."""
+class Digests(NamedTuple):
+    """What a file actually is."""
+
+    size: int
+    sha1: str
+    sha256: str
+
+
+def digests(path: Path) -> Digests:
+    """Size, sha1 and sha256 of a file in one pass; a progress bar for large files."""
     sha1, sha256 = hashlib.sha1(), hashlib.sha256()
     size = path.stat().st_size
     with open(path, "rb") as handle, tqdm(total=size, unit="B", unit_scale=True, leave=False,
@@ -46,14 +55,13 @@ def digests(path: Path) -> tuple[int, str, str]:
             sha1.update(chunk)
             sha256.update(chunk)
             bar.update(len(chunk))
-    return size, sha1.hexdigest(), sha256.hexdigest()
+    return Digests(size, sha1.hexdigest(), sha256.hexdigest())
 
 
-def mismatch(path: Path, expected: Expected) -> str | None:
-    """None when the file matches every known value, else what differs (in words)."""
-    size, sha1, sha256 = digests(path)
-    for label, want, got in (("size", expected.size, size), ("sha1", expected.sha1, sha1),
-                             ("sha256", expected.sha256, sha256)):
+def mismatch(actual: Digests, expected: Expected) -> str | None:
+    """None when the digests match every known value, else what differs (in words)."""
+    for label, want, got in (("size", expected.size, actual.size), ("sha1", expected.sha1, actual.sha1),
+                             ("sha256", expected.sha256, actual.sha256)):
         if want is not None and want != got:
             return f"{label} mismatch: expected {want}, got {got}"
     return None
@@ -79,10 +87,9 @@ class RecordedChecksums:
                         sha1=sha1 or recorded.get("sha1"),
                         sha256=sha256 or recorded.get("sha256"))
 
-    def record(self, key: str, path: Path, url: str) -> None:
-        """Stores the file's size and digests under key (atomically rewrites the record file)."""
-        size, sha1, sha256 = digests(path)
-        self.entries[key] = {"size": size, "sha1": sha1, "sha256": sha256, "url": url,
+    def record(self, key: str, actual: Digests, url: str) -> None:
+        """Stores a file's size and digests under key (atomically rewrites the record file)."""
+        self.entries[key] = {**actual._asdict(), "url": url,
                              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=RECORD_NAME, suffix=".tmp")

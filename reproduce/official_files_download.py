@@ -47,6 +47,8 @@ def _open(url: str, offset: int, timeout: float):
             return None  # Nothing left past offset: the .part file already holds everything.
         raise DownloadError(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
+        if isinstance(error.reason, FileNotFoundError):
+            raise DownloadError("not found") from None
         raise DownloadError(f"unreachable ({_reason(error.reason)})", unreachable=True) from None
     except (OSError, http.client.HTTPException) as error:
         raise DownloadError(f"unreachable ({_reason(error)})", unreachable=True) from None

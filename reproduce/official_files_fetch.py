@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reproduce.official_files_archive import ArchiveError, extract_member
-from reproduce.official_files_checksums import RecordedChecksums, mismatch
+from reproduce.official_files_checksums import RecordedChecksums, digests, mismatch
 from reproduce.official_files_download import DownloadError, download
 from reproduce.official_files_manifest import (ArchiveSource, OfficialFile, data_root,
                                                downloads_dir)
@@ -89,16 +89,15 @@ class Fetcher:
     def _verify_or_record(self, path: Path, key: str,
                           published: tuple[int | None, str | None, str | None], source: str) -> str | None:
         """None when path matches what is known about key; records sha256/size when unpublished."""
-        expected = self.recorded.expected(key, *published)
-        if expected.checkable():
-            problem = mismatch(path, expected)
-            if problem:
-                recorded = " (recorded on first download in " + str(self.recorded.path) + ")" \
-                    if key in self.recorded.entries else ""
-                return problem + recorded
+        actual = digests(path)
+        problem = mismatch(actual, self.recorded.expected(key, *published))
+        if problem:
+            if key in self.recorded.entries:
+                problem += f" (recorded on first download in {self.recorded.path})"
+            return problem
         if published[2] is None and key not in self.recorded.entries:
-            self.recorded.record(key, path, source)
-            log.info("%s: no published sha256; recorded %s", key, self.recorded.entries[key]["sha256"])
+            self.recorded.record(key, actual, source)
+            log.info("%s: no published sha256; recorded %s", key, actual.sha256)
         return None
 
     def _failure(self, official: OfficialFile, reasons: Sequence[str]) -> FetchOutcome:
@@ -110,7 +109,7 @@ class Fetcher:
         """Downloads a plain file, verifies it, moves it into place."""
         part = downloads_dir() / (official.dest.replace("/", "__") + ".part")
         url, reasons = self._download_verified(
-            self._urls(official.mirror_path, official.urls), part, official.dest,
+            self._urls(official.dest, official.urls), part, official.dest,
             (official.size, official.sha1, official.sha256), official.name)
         if url is None:
             return self._failure(official, reasons)
@@ -166,7 +165,12 @@ class Fetcher:
 
 def fetch_files(files: Sequence[OfficialFile], *, base_urls: Sequence[str] | None = None,
                 timeout: float = 30.0, keep_archives: bool = False) -> list[FetchOutcome]:
-    """Fetches the given files (the caller leaves out those already in place); manifest order."""
+    """Fetches the given files (the caller leaves out those already in place); manifest order.
+
+    With base_urls (mirrors), a file is looked for at BASE/<dest>, so a directory in the data/
+    layout (or a copy of the release with its weights downloaded) serves as a mirror; an archive
+    member not found there is taken from BASE/<archive name>.
+    """
     fetcher = Fetcher(base_urls=base_urls, timeout=timeout, keep_archives=keep_archives)
     outcomes: dict[str, FetchOutcome] = {}
     by_archive: dict[str, list[OfficialFile]] = {}
@@ -176,6 +180,16 @@ def fetch_files(files: Sequence[OfficialFile], *, base_urls: Sequence[str] | Non
         else:
             outcomes[official.name] = fetcher.fetch_direct(official)
     for members in by_archive.values():
-        for outcome in fetcher.fetch_from_archive(members[0].archive, members):
-            outcomes[outcome.file.name] = outcome
+        if fetcher.base_urls:  # A mirror may hold the members already extracted, at BASE/<dest>.
+            for official in members:
+                outcome = fetcher.fetch_direct(official)
+                if outcome.ok:
+                    outcomes[official.name] = outcome
+                else:
+                    log.debug("%s: not at the mirror as a plain file; trying %s", official.name,
+                             official.archive.name)
+            members = [official for official in members if official.name not in outcomes]
+        if members:
+            for outcome in fetcher.fetch_from_archive(members[0].archive, members):
+                outcomes[outcome.file.name] = outcome
     return [outcomes[official.name] for official in files]

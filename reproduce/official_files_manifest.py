@@ -66,11 +66,6 @@ class OfficialFile:
         """The URLs to download: the file's own, or its archive's."""
         return self.archive.urls if self.archive else self.urls
 
-    @property
-    def mirror_path(self) -> str:
-        """Path of this file (or its archive) under a mirror base URL."""
-        return self.archive.name if self.archive else self.dest
-
     def origin(self) -> str:
         """Where the file comes from, in words, for a hand-placement line."""
         if self.archive:

@@ -193,3 +193,19 @@ def test_unknown_name_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "unknown official file 'no-such-file'" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not ORIGINALS.is_dir(), reason="reference copies ../shared/originals absent")
+def test_a_directory_in_the_release_layout_serves_as_an_offline_mirror(tmp_path, manifest):
+    data = tmp_path / "data"
+    result = _cli("fetch", "--mirror", ORIGINALS.as_uri(), "labels", "mean", "images", "examples", data=data)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("fetch: 9 of 9 files in place")
+    states = _cli("models", "labels", "mean", "images", "examples", data=data).stdout.splitlines()
+    assert [line.split()[0] for line in states[:-1]] == ["verified"] * 9
+
+
+def test_mirrors_come_from_DGN_AM_MIRROR(monkeypatch):
+    monkeypatch.setenv("DGN_AM_MIRROR", "http://a.example/x, file:///srv/y  http://b.example")
+    assert official_files.mirrors_from_environment() == ["http://a.example/x", "file:///srv/y",
+                                                         "http://b.example"]

@@ -211,9 +211,20 @@ def test_zip_archive_extraction_takes_only_the_members_asked_for(server, layout)
     for layer in ("fc6", "fc7"):
         got = (data / f"nets/upconv/{layer}/generator.caffemodel").read_bytes()
         assert got == members[f"gen/{layer}/generator.caffemodel"]
-    assert server.requests == [("gen.zip", None)]
+    assert [path for path, _ in server.requests if path == "gen.zip"] == ["gen.zip"]
     assert _files_under(data) == [".recorded_checksums.json", "nets/upconv/fc6/generator.caffemodel",
                                   "nets/upconv/fc7/generator.caffemodel"]
+
+
+def test_mirror_holding_extracted_members_needs_no_archive(server, layout):
+    content = _payload(3000, "extracted")
+    data = _generator_manifest(layout)
+    for layer in ("fc6", "fc7"):
+        server.files[f"nets/upconv/{layer}/generator.caffemodel"] = content
+    outcomes = official_files.fetch(base_urls=[server.base_url])
+    assert all(outcome.ok for outcome in outcomes), [o.message for o in outcomes]
+    assert (data / "nets/upconv/fc7/generator.caffemodel").read_bytes() == content
+    assert "gen.zip" not in [path for path, _ in server.requests]
 
 
 def test_tar_gz_archive_extraction_and_kept_archive(server, layout):
