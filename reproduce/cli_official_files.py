@@ -56,6 +56,10 @@ def run_fetch(args: argparse.Namespace) -> int:
                                         timeout=args.timeout, keep_archives=args.keep_archives)
     except UserError as error:
         return _fail("fetch", error)
+    except KeyboardInterrupt:
+        print("fetch: interrupted; partial downloads stay in data/.downloads, rerun to resume",
+              file=sys.stderr)
+        return 130
     failed = 0
     for outcome in outcomes:
         if outcome.ok:

@@ -22,7 +22,7 @@ from reproduce.official_files_manifest import (ArchiveSource, ManifestError, Off
 
 __all__ = ["ArchiveSource", "FetchOutcome", "ManifestError", "OfficialFile", "OfficialFileMissing",
            "UnknownNameError", "data_path", "data_root", "downloads_dir", "fetch", "load_manifest",
-           "missing_files", "mirrors_from_environment", "require", "status"]
+           "missing_files", "mirrors_from_environment", "require", "status", "UserError"]
 
 STATES = ("verified", "present", "missing", "corrupt")
 

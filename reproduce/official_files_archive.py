@@ -56,8 +56,8 @@ def _unique(archive: Path, member: str, names: list[str]) -> str:
 
 def extract_member(archive: Path, member: str, temp_dir: Path) -> Path:
     """Copies one member (matched as by _matches) to a new temporary file in temp_dir."""
-    temp_dir.mkdir(parents=True, exist_ok=True)
     with _open_member(archive, member) as stream:
+        temp_dir.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(dir=temp_dir, prefix=".extract-", suffix=".tmp",
                                              delete=False)
         try:

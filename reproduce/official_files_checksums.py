@@ -72,6 +72,8 @@ class RecordedChecksums:
 
     def __init__(self, root: Path):
         self.path = root / RECORD_NAME
+        if root.exists() and not root.is_dir():
+            raise ManifestError(f"data root {root} ($DGN_AM_DATA or data/) is not a directory")
         try:
             self.entries: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -69,6 +69,13 @@ def _announced_total(response, start: int) -> int | None:
     return start + int(length) if length and length.isdigit() else None
 
 
+def _read(response, written: int) -> bytes:
+    try:
+        return response.read(_CHUNK)
+    except (OSError, http.client.HTTPException) as error:
+        raise _CutConnection(f"connection cut after {written} bytes ({error})") from None
+
+
 def _transfer(response, part: Path, start: int, label: str) -> None:
     total = _announced_total(response, start)
     written = start
@@ -78,13 +85,10 @@ def _transfer(response, part: Path, start: int, label: str) -> None:
                  leave=False, disable=None) as bar:
         out.seek(start)
         out.truncate()
-        try:
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                written += len(chunk)
-                bar.update(len(chunk))
-        except (OSError, http.client.HTTPException) as error:
-            raise _CutConnection(f"connection cut after {written} bytes ({error})") from None
+        while chunk := _read(response, written):
+            out.write(chunk)  # A local write error (disk full) propagates as OSError.
+            written += len(chunk)
+            bar.update(len(chunk))
     if total is not None and written < total:
         raise _CutConnection(f"connection cut after {written} of {total} bytes")
 

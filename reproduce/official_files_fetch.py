@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from reproduce.errors import UserError
 from reproduce.official_files_archive import ArchiveError, extract_member
 from reproduce.official_files_checksums import RecordedChecksums, digests, mismatch
 from reproduce.official_files_download import DownloadError, download
@@ -21,6 +22,10 @@ from reproduce.official_files_manifest import (ArchiveSource, OfficialFile, data
                                                downloads_dir)
 
 log = logging.getLogger(__name__)
+
+
+class FetchWriteError(UserError):
+    """The data directory cannot be written (permissions, disk full)."""
 
 
 @dataclass(frozen=True)
@@ -140,12 +145,14 @@ class Fetcher:
             temp = extract_member(archive_file, official.member, official.path.parent)
         except ArchiveError as error:
             return self._failure(official, [str(error)])
-        problem = self._verify_or_record(temp, official.dest, (official.size, official.sha1, official.sha256),
-                                         f"{archive_file.name}:{official.member}")
-        if problem:
-            temp.unlink()
-            return self._failure(official, [f"{official.member} in {archive_file.name}: {problem}; not kept"])
-        os.replace(temp, official.path)
+        try:
+            problem = self._verify_or_record(temp, official.dest, (official.size, official.sha1, official.sha256),
+                                             f"{archive_file.name}:{official.member}")
+            if problem:
+                return self._failure(official, [f"{official.member} in {archive_file.name}: {problem}; not kept"])
+            os.replace(temp, official.path)
+        finally:
+            temp.unlink(missing_ok=True)
         return FetchOutcome(official, True, f"extracted from {archive_file.name}")
 
     def fetch_from_archive(self, archive: ArchiveSource, members: Sequence[OfficialFile]) -> list[FetchOutcome]:
@@ -172,6 +179,13 @@ def fetch_files(files: Sequence[OfficialFile], *, base_urls: Sequence[str] | Non
     member not found there is taken from BASE/<archive name>.
     """
     fetcher = Fetcher(base_urls=base_urls, timeout=timeout, keep_archives=keep_archives)
+    try:
+        return _fetch_all(fetcher, files)
+    except OSError as error:  # Local disk trouble (permissions, disk full): one line, no traceback.
+        raise FetchWriteError(f"cannot write under {fetcher.root}: {error}") from None
+
+
+def _fetch_all(fetcher: Fetcher, files: Sequence[OfficialFile]) -> list[FetchOutcome]:
     outcomes: dict[str, FetchOutcome] = {}
     by_archive: dict[str, list[OfficialFile]] = {}
     for official in files:

@@ -271,3 +271,13 @@ def test_archive_placed_by_hand_is_used_without_network(layout):
     assert all(outcome.ok for outcome in outcomes), [o.message for o in outcomes]
     assert (data / "nets/upconv/fc6/generator.caffemodel").read_bytes() == content
     assert (official_files.downloads_dir() / "gen.zip").is_file()
+
+
+def test_unwritable_destination_is_one_clear_error(server, layout):
+    body = _payload(100, "w")
+    server.files["images/w.jpg"] = body
+    data = layout([{"name": "w", "dest": "images/w.jpg", "sha256": _sha256(body)}])
+    data.mkdir()
+    (data / "images").write_text("a file where a directory should be")
+    with pytest.raises(official_files.UserError, match=f"cannot write under {data}"):
+        official_files.fetch(base_urls=[server.base_url])
