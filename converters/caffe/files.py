@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 
-class CaffeFileError(Exception):
+class CaffeError(Exception):
     """A user-facing problem with an input file or option; str() is the one line to show."""
 
 
@@ -29,11 +29,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memory
 
 
 def read_bytes(path: str | os.PathLike, what: str) -> bytes:
-    """Reads a whole file, turning a missing/unreadable file into one CaffeFileError line."""
+    """Reads a whole file, turning a missing/unreadable file into one CaffeError line."""
     file_path = Path(path)
     if not file_path.is_file():
-        raise CaffeFileError(f"{path}: {what} file not found")
+        raise CaffeError(f"{path}: {what} file not found")
     try:
         return file_path.read_bytes()
     except OSError as error:
-        raise CaffeFileError(f"{path}: cannot read {what} file ({error.strerror})") from None
+        raise CaffeError(f"{path}: cannot read {what} file ({error.strerror})") from None

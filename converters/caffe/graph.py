@@ -1,0 +1,78 @@
+"""The ONNX graph under construction while Caffe layers are converted one by one."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from onnx import NodeProto, TensorProto, helper, numpy_helper
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """An ONNX value and its static shape (dimension 0 is the batch; 1 under a dynamic batch)."""
+    name: str
+    shape: tuple[int, ...]
+
+
+class GraphBuilder:
+    """Collects nodes and initializers with unique names; Caffe blob names stay reserved."""
+
+    def __init__(self, reserved_names: set[str], dynamic_batch: bool = False):
+        self.nodes: list[NodeProto] = []
+        self.initializers: list[TensorProto] = []
+        self.dynamic_batch = dynamic_batch
+        self._used = set(reserved_names)
+
+    def fresh(self, hint: str) -> str:
+        """A name not used yet, `hint` itself if free, else `hint_2`, `hint_3`, ..."""
+        name, count = hint, 1
+        while name in self._used:
+            count += 1
+            name = f"{hint}_{count}"
+        self._used.add(name)
+        return name
+
+    def constant(self, hint: str, array: np.ndarray) -> str:
+        """Adds an initializer (float arrays stored as float32) and returns its name."""
+        array = np.asarray(array)
+        if array.dtype.kind == "f":
+            array = array.astype(np.float32, copy=False)
+        name = self.fresh(hint)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type: str, inputs: Sequence[str], shape: Sequence[int], hint: str,
+           **attributes) -> Tensor:
+        """Adds one single-output node; `shape` is its output's static shape."""
+        output = self.fresh(hint)
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output],
+                                           name=self.fresh(f"{hint}:{op_type}"), **attributes))
+        return Tensor(output, tuple(int(d) for d in shape))
+
+    def reshape(self, source: Tensor, shape: Sequence[int], hint: str) -> Tensor:
+        """Reshape to a static shape; a kept leading (batch) dimension is written as 0 (copy),
+        so the node stays right under a dynamic batch."""
+        spec = [int(d) for d in shape]
+        if spec and source.shape and spec[0] == source.shape[0]:
+            spec[0] = 0
+        elif self.dynamic_batch:
+            raise ValueError("this reshape changes the batch axis, which --batch dynamic needs kept")
+        target = self.constant(f"{hint}/shape", np.array(spec, dtype=np.int64))
+        return self.op("Reshape", [source.name, target], shape, hint)
+
+    def rename_output(self, tensor: Tensor, new_name: str, first_node: int) -> Tensor:
+        """Gives `tensor` the name `new_name`: renames the node output if a node added since
+        index `first_node` produced it, otherwise adds an Identity."""
+        for node in self.nodes[first_node:]:
+            for index, output in enumerate(node.output):
+                if output == tensor.name:
+                    node.output[index] = new_name
+                    for later in self.nodes[first_node:]:
+                        for slot, name in enumerate(later.input):
+                            if name == tensor.name:
+                                later.input[slot] = new_name
+                    return Tensor(new_name, tensor.shape)
+        self.nodes.append(helper.make_node("Identity", [tensor.name], [new_name],
+                                           name=self.fresh(f"{new_name}:Identity")))
+        return Tensor(new_name, tensor.shape)

@@ -1,0 +1,147 @@
+"""CaffeNetModel → standard-domain ONNX (opset 17), with Caffe's blob semantics.
+
+Naming: graph inputs and outputs carry Caffe blob names. In-place layers (relu on `fc6`)
+write new versions of a blob; the version after the last write within the converted range is
+named after the blob, earlier versions get `BLOB/LAYER`-style names. So an output `fc6`
+holds Caffe's net.blobs['fc6'] after forward() (after relu6), and with `end=LAYER` the graph
+is cut after that layer: its tops are as that layer produced them (Caffe's forward(end=)).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+import onnx
+from onnx import TensorProto, helper
+from tqdm import tqdm
+
+from converters.caffe.files import CaffeError
+from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.layers import CONVERTERS, unsupported_type_message
+from converters.caffe.reader import CaffeLayer, CaffeNetModel, load_caffe_net
+
+log = logging.getLogger(__name__)
+OPSET = 17
+BATCH_DIM_NAME = "batch"
+
+
+def _layers_until(net: CaffeNetModel, end: str | None) -> list[CaffeLayer]:
+    if end is None:
+        return list(net.layers)
+    names = [layer.name for layer in net.layers]
+    if end not in names:
+        raise CaffeError(f"--end {end}: no layer of that name in {net.prototxt}")
+    return net.layers[:names.index(end) + 1]
+
+
+def default_outputs(layers: Sequence[CaffeLayer]) -> list[str]:
+    """Caffe's net outputs: blobs produced and not consumed by any later layer (in order)."""
+    available: dict[str, None] = {}
+    for layer in layers:
+        for bottom in layer.bottoms:
+            available.pop(bottom, None)
+        for top in layer.tops:
+            available[top] = None
+    return list(available)
+
+
+def _value_info(tensor: Tensor, name: str, dynamic: bool) -> onnx.ValueInfoProto:
+    dims: list[int | str] = list(tensor.shape)
+    if dynamic and dims:
+        dims[0] = BATCH_DIM_NAME
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+
+
+def _prune(graph: GraphBuilder, outputs: Sequence[str]) -> None:
+    """Drops nodes and initializers the requested outputs do not depend on."""
+    needed, kept = set(outputs), []
+    for node in reversed(graph.nodes):
+        if any(output in needed for output in node.output):
+            kept.append(node)
+            needed.update(node.input)
+    graph.nodes = kept[::-1]
+    graph.initializers = [t for t in graph.initializers if t.name in needed]
+
+
+def _parse_batch(batch: int | str) -> tuple[int, bool]:
+    if batch == "dynamic":
+        return 1, True
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise CaffeError(f"--batch {batch}: must be a positive integer or 'dynamic'")
+    return batch, False
+
+
+def _version_name(graph: GraphBuilder, blob: str, layer: CaffeLayer, final: bool,
+                  input_names: set[str], wanted: Sequence[str]) -> str:
+    """The ONNX name of the version of `blob` that `layer` writes (see the module docstring)."""
+    if final and blob not in input_names:
+        return blob
+    if final and blob in wanted:
+        raise CaffeError(f"--output {blob}: a net input changed in place by layer "
+                         f"{layer.name} cannot be a graph output under the same name")
+    return graph.fresh(f"{blob}/{layer.name}")
+
+
+def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | None = None,
+                batch: int | str = 1) -> onnx.ModelProto:
+    """Converts a loaded Caffe net; see caffe_to_onnx."""
+    batch_size, dynamic = _parse_batch(batch)
+    layers = _layers_until(net, end)
+    known_blobs = {blob for layer in layers for blob in layer.tops}
+    wanted = list(dict.fromkeys(outputs)) or (list(layers[-1].tops) if end
+                                              else default_outputs(layers))
+    for blob in wanted:
+        if blob not in known_blobs:
+            where = f"up to layer {end}" if end else "in the net"
+            raise CaffeError(f"--output {blob}: no blob of that name {where} ({net.prototxt})")
+    last_writer = {top: index for index, layer in enumerate(layers) for top in layer.tops}
+    graph = GraphBuilder(known_blobs | {layer.name for layer in layers}, dynamic)
+    current: dict[str, Tensor] = {}
+    graph_inputs: list[Tensor] = []
+    input_names: set[str] = set()
+    for index, layer in enumerate(tqdm(layers, desc="caffe2onnx", unit="layer", disable=None,
+                                       leave=False)):
+        converter = CONVERTERS.get(layer.type)
+        if converter is None:
+            raise CaffeError(f"{net.prototxt}: {unsupported_type_message(layer.name, layer.type)}")
+        bottoms = [current[bottom] for bottom in layer.bottoms]
+        first_node = len(graph.nodes)
+        try:
+            tops = converter(graph, layer, bottoms)
+        except ValueError as error:
+            raise CaffeError(f"layer {layer.name} ({layer.type}): {error}") from None
+        if layer.type == "Input":
+            tops = [Tensor(top.name, (batch_size, *top.shape[1:])) for top in tops]
+            graph_inputs.extend(tops)
+        for blob, tensor in zip(layer.tops, tops):
+            if layer.type != "Input":
+                tensor = graph.rename_output(tensor, _version_name(
+                    graph, blob, layer, last_writer[blob] == index, input_names, wanted),
+                    first_node)
+            current[blob] = tensor
+        if layer.type == "Input":
+            input_names.update(layer.tops)
+    _prune(graph, wanted)
+    model = helper.make_model(
+        helper.make_graph(graph.nodes, net.name or "caffe_net",
+                          [_value_info(t, t.name, dynamic) for t in graph_inputs],
+                          [_value_info(current[blob], blob, dynamic) for blob in wanted],
+                          initializer=graph.initializers),
+        opset_imports=[helper.make_opsetid("", OPSET)], producer_name="dgn-am caffe2onnx")
+    model.ir_version = 8
+    return model
+
+
+def caffe_to_onnx(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | None, *,
+                  outputs: Sequence[str] = (), end: str | None = None,
+                  batch: int | str = 1) -> onnx.ModelProto:
+    """Converts a Caffe deploy prototxt + caffemodel to an ONNX model.
+
+    outputs: blob names to expose, each holding Caffe's net.blobs[BLOB] after the (possibly
+    cut) forward pass; default: the blobs no layer consumes, or the `end` layer's tops.
+    end: cut the graph after this layer, as Caffe's forward(end=LAYER).
+    batch: the batch size (replacing the inputs' first dimension) or "dynamic".
+    """
+    return net_to_onnx(load_caffe_net(prototxt, caffemodel), outputs=outputs, end=end,
+                       batch=batch)

@@ -1,0 +1,39 @@
+"""Checks a layer's learned blobs against the shapes the prototxt implies (Caffe's
+Net::CopyTrainedLayersFrom: same blob count, then same shape per blob)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from converters.caffe.files import CaffeError
+from converters.caffe.reader import CaffeLayer
+
+
+def _legacy_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    """Caffe's Blob::LegacyShape view: padded with leading 1s to num/channels/height/width."""
+    return (1,) * (4 - len(shape)) + tuple(shape)
+
+
+def layer_blobs(layer: CaffeLayer, expected_shapes: Sequence[Sequence[int]],
+                roles: Sequence[str]) -> list[np.ndarray]:
+    """The layer's blobs reshaped to `expected_shapes`; a count or shape mismatch is one
+    error line naming the layer and both shapes. `roles` name the blobs ("weights", "bias")."""
+    if not layer.blobs:
+        raise CaffeError(f"layer {layer.name} ({layer.type}) has no weights in the caffemodel "
+                         f"(needs {len(expected_shapes)} blob(s): {', '.join(roles)})")
+    if len(layer.blobs) != len(expected_shapes):
+        raise CaffeError(f"layer {layer.name} ({layer.type}): the caffemodel has "
+                         f"{len(layer.blobs)} blob(s), the prototxt implies "
+                         f"{len(expected_shapes)} ({', '.join(roles)})")
+    arrays = []
+    for blob, shape, role in zip(layer.blobs, expected_shapes, roles):
+        shape = tuple(int(d) for d in shape)
+        stored = tuple(blob.shape)
+        matches = (stored == _legacy_shape(shape) if layer.legacy_blob_shapes and len(shape) <= 4
+                   else stored == shape)
+        if not matches:
+            raise CaffeError(f"layer {layer.name} ({layer.type}): {role} blob has shape "
+                             f"{stored} in the caffemodel but the prototxt implies {shape}")
+        arrays.append(blob.reshape(shape))
+    return arrays
