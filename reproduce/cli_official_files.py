@@ -42,9 +42,10 @@ def run_models(args: argparse.Namespace) -> int:
             print(f"{state:<8}  {official.name:<{width}}  {official.placement_hint()}")
     print(_summary(counts))
     if counts["missing"] or counts["corrupt"]:
-        print("models: get them with `python -m reproduce fetch` (needs internet), or place each "
-              "file by hand as listed; the DeePSiM generators (upconv-*) are for non-commercial "
-              "use only", file=sys.stderr)
+        print("models: get them with `python -m reproduce fetch` (needs internet), or "
+              "`python -m reproduce fetch --mirror file:///DIR` from a copy in the data/ layout, or "
+              "place each file by hand as listed; the DeePSiM generators (upconv-*) are for "
+              "non-commercial use only", file=sys.stderr)
         return 1
     return 0
 

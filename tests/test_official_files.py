@@ -201,8 +201,9 @@ def test_a_directory_in_the_release_layout_serves_as_an_offline_mirror(tmp_path,
     result = _cli("fetch", "--mirror", ORIGINALS.as_uri(), "labels", "mean", "images", "examples", data=data)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("fetch: 9 of 9 files in place")
-    states = _cli("models", "labels", "mean", "images", "examples", data=data).stdout.splitlines()
-    assert [line.split()[0] for line in states[:-1]] == ["verified"] * 9
+    models = _cli("models", "labels", "mean", "images", "examples", data=data)
+    assert models.returncode == 0, models.stderr
+    assert [line.split()[0] for line in models.stdout.splitlines()[:-1]] == ["verified"] * 9
 
 
 def test_mirrors_come_from_DGN_AM_MIRROR(monkeypatch):

@@ -281,3 +281,16 @@ def test_unwritable_destination_is_one_clear_error(server, layout):
     (data / "images").write_text("a file where a directory should be")
     with pytest.raises(official_files.UserError, match=f"cannot write under {data}"):
         official_files.fetch(base_urls=[server.base_url])
+
+
+def test_verified_files_are_left_alone_and_corrupt_ones_replaced(server, layout):
+    body = _payload(1500, "again")
+    server.files["again.bin"] = body
+    data = layout([{"name": "again", "dest": "again.bin", "sha256": _sha256(body)}])
+    assert official_files.fetch(base_urls=[server.base_url])[0].ok
+    (outcome,) = official_files.fetch(base_urls=[server.base_url])
+    assert outcome.message == "already verified" and len(server.requests) == 1
+    (data / "again.bin").write_bytes(b"damaged")
+    assert official_files.missing_files() == [outcome.file]
+    assert official_files.fetch(base_urls=[server.base_url])[0].ok
+    assert (data / "again.bin").read_bytes() == body and len(server.requests) == 2
