@@ -27,7 +27,7 @@ def _converter_errors() -> tuple[type[Exception], ...]:
 
 
 def _convert(flag: str, prototxt: Path, caffemodel: Path, **options) -> onnx.ModelProto:
-    from converters import caffe_to_onnx
+    from converters.caffe.to_onnx import caffe_to_onnx
     try:
         return caffe_to_onnx(str(prototxt), str(caffemodel), **options)
     except _converter_errors() as error:
@@ -52,7 +52,7 @@ def graph_input_names(model: onnx.ModelProto) -> list[str]:
 def generator_vjp(definition: str | Path, weights: str | Path, *, gen_in: str, gen_out: str,
                   batch: int) -> onnx.ModelProto:
     """The generator's forward+VJP graph: inputs gen_in, gen_out_grad; outputs gen_out, gen_in_grad."""
-    from converters import build_vjp
+    from converters.vjp.transform import build_vjp
     definition = require_file(definition, "--generator_definition")
     weights = require_file(weights, "--generator_weights")
     forward = _convert("--generator_definition", definition, weights, outputs=(gen_out,),
@@ -66,7 +66,7 @@ def generator_vjp(definition: str | Path, weights: str | Path, *, gen_in: str, g
 def net_vjp(definition: str | Path, weights: str | Path, *, act_layer: str,
             batch: int) -> tuple[onnx.ModelProto, str]:
     """The visualised net cut after act_layer (Caffe forward(end=L)) with its VJP, and its input name."""
-    from converters import build_vjp
+    from converters.vjp.transform import build_vjp
     definition = require_file(definition, "--net_definition")
     weights = require_file(weights, "--net_weights")
     names = layer_names(definition, "--net_definition")
