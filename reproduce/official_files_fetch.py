@@ -44,8 +44,11 @@ def _place(source: Path, dest: Path) -> None:
         os.replace(source, dest)
     except OSError:
         beside = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        shutil.copyfile(source, beside)
-        os.replace(beside, dest)
+        try:
+            shutil.copyfile(source, beside)
+            os.replace(beside, dest)
+        finally:
+            beside.unlink(missing_ok=True)
         source.unlink()
 
 
