@@ -1,0 +1,162 @@
+"""What a gradient rule may use: emit backward nodes, read forward shapes/types/constants.
+
+Rules see forward tensors by name (they stay in the same graph, so the backward reuses
+them) and add their own nodes through `GradContext.emit`; nothing else is mutable.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+
+class VJPError(ValueError):
+    """A model, node or request the transform cannot differentiate; the message says why."""
+
+
+def attributes(node: onnx.NodeProto) -> dict:
+    """The node's attributes as plain Python values (defaults are applied by each rule)."""
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _static_shape(type_proto: onnx.TypeProto) -> tuple[int | None, ...] | None:
+    tensor_type = type_proto.tensor_type
+    if not tensor_type.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
+
+
+class GradContext:
+    """Shapes, element types and constant values of the forward graph, and a node sink.
+
+    `types` maps every tensor name to its onnx.TypeProto (from shape inference);
+    `constants` maps initializer / Constant-node outputs to their values.
+    """
+
+    def __init__(self, types: dict[str, onnx.TypeProto], constants: dict[str, np.ndarray],
+                 taken_names: Iterable[str], opset: int) -> None:
+        self.types = types
+        self.constants = constants
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._taken = set(taken_names)
+        self._shape_nodes: dict[str, str] = {}
+        self.node_name = "vjp"
+
+    # ---- names and nodes -------------------------------------------------------------
+    def fresh(self, stem: str) -> str:
+        """A tensor/node name not used anywhere in the graph yet."""
+        name, k = stem, 0
+        while name in self._taken:
+            k += 1
+            name = f"{stem}_{k}"
+        self._taken.add(name)
+        return name
+
+    def emit(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1,
+             **attrs) -> str | list[str]:
+        """Appends one standard-domain node; returns its output name (a list if several)."""
+        stem = f"{self.node_name}/{op_type}"
+        outputs = [self.fresh(f"{stem}_out{i}") for i in range(n_outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outputs,
+                                           name=self.fresh(stem), **attrs))
+        return outputs[0] if n_outputs == 1 else outputs
+
+    def const(self, value, like: str | None = None, dtype=None) -> str:
+        """A new initializer holding `value` (element type of tensor `like`, or `dtype`)."""
+        array = np.asarray(value, dtype=self.np_dtype(like) if like is not None else dtype)
+        name = self.fresh(f"{self.node_name}/const")
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def ints(self, values: Sequence[int]) -> str:
+        """A 1-D int64 initializer (axes, pads, shapes, split sizes)."""
+        return self.const(np.asarray(list(values), dtype=np.int64))
+
+    # ---- forward facts ---------------------------------------------------------------
+    def shape(self, name: str) -> tuple[int | None, ...]:
+        """Static shape of a forward tensor; None marks a dynamic dimension."""
+        shape = _static_shape(self.types[name]) if name in self.types else None
+        if shape is None:
+            raise VJPError(f"shape of tensor {name} is unknown (node {self.node_name}); "
+                           "give the model static input ranks")
+        return shape
+
+    def rank(self, name: str) -> int:
+        return len(self.shape(name))
+
+    def static_dims(self, name: str, axes: Iterable[int]) -> list[int]:
+        """The listed dimensions of a tensor, which this rule needs to be static."""
+        shape = self.shape(name)
+        dims = [shape[a] for a in axes]
+        if any(d is None for d in dims):
+            raise VJPError(f"node {self.node_name}: tensor {name} needs static dimensions "
+                           f"{list(axes)} for its gradient, has shape {shape}")
+        return dims
+
+    def elem_type(self, name: str) -> int:
+        return self.types[name].tensor_type.elem_type
+
+    def np_dtype(self, name: str) -> np.dtype:
+        return helper.tensor_dtype_to_np_dtype(self.elem_type(name))
+
+    def constant(self, name: str) -> np.ndarray | None:
+        """Value of an initializer or Constant output; None when computed at run time."""
+        return self.constants.get(name)
+
+    def required_constant(self, name: str, what: str) -> np.ndarray:
+        value = self.constant(name)
+        if value is None:
+            raise VJPError(f"node {self.node_name}: {what} ({name}) must be a constant "
+                           "for its gradient")
+        return value
+
+    # ---- small graph idioms ----------------------------------------------------------
+    def shape_of(self, name: str) -> str:
+        """Run-time Shape of a tensor (one Shape node per tensor)."""
+        if name not in self._shape_nodes:
+            self._shape_nodes[name] = self.emit("Shape", [name])
+        return self._shape_nodes[name]
+
+    def reshape_like(self, value: str, like: str) -> str:
+        """`value` reshaped to the run-time shape of `like` (handles a dynamic batch)."""
+        return self.emit("Reshape", [value, self.shape_of(like)])
+
+    def reduce_sum(self, value: str, axes: Sequence[int], keepdims: int = 1) -> str:
+        return self.emit("ReduceSum", [value, self.ints(axes)], keepdims=keepdims)
+
+    def scale(self, value: str, factor: float, like: str) -> str:
+        """`value * factor`, the constant typed like forward tensor `like`."""
+        return self.emit("Mul", [value, self.const(factor, like=like)])
+
+    def zeros_like(self, name: str) -> str:
+        zero = numpy_helper.from_array(np.zeros(1, dtype=self.np_dtype(name)))
+        return self.emit("ConstantOfShape", [self.shape_of(name)], value=zero)
+
+    def unbroadcast(self, grad: str, target: str,
+                    grad_like: str | tuple[int | None, ...]) -> str:
+        """Sums a gradient shaped like `grad_like` (a forward tensor, or a shape) down to
+        `target`'s shape.
+
+        Axes missing from `target` and axes where `target` has size 1 are summed over
+        (summing a size-1 axis is harmless, so a dynamic size-1 axis is handled too).
+        """
+        out_shape = self.shape(grad_like) if isinstance(grad_like, str) else grad_like
+        in_shape = self.shape(target)
+        lead = len(out_shape) - len(in_shape)
+        axes = list(range(lead)) + [lead + i for i, d in enumerate(in_shape)
+                                    if d == 1 and out_shape[lead + i] != 1]
+        if not axes:
+            return grad
+        summed = self.reduce_sum(grad, axes, keepdims=1)
+        return self.reshape_like(summed, target) if lead else summed
+
+    def dim(self, name: str, axis: int) -> str:
+        """1-D int64 tensor [size of axis]: a constant when static, else from Shape."""
+        size = self.shape(name)[axis]
+        if size is not None:
+            return self.ints([size])
+        return self.emit("Gather", [self.shape_of(name), self.ints([axis])], axis=0)

@@ -1,0 +1,186 @@
+"""build_vjp: forward ONNX model -> one ONNX model computing outputs and their VJP.
+
+The result's inputs are the forward inputs plus `<OF>_grad` (the cotangent of each `of`
+output, same shape); its outputs are the `of` values plus `<WRT>_grad` for each `wrt`.
+Backward nodes read forward tensors in the same graph (one forward pass). Only nodes on a
+path from `wrt` to `of` get backward nodes; weights stay constants unless named in `wrt`,
+in which case the initializer becomes a graph input and gets its gradient too.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import onnx
+from onnx import helper, numpy_helper
+
+from converters.vjp.context import GradContext, VJPError
+from converters.vjp.rules import RULES
+
+log = logging.getLogger(__name__)
+
+_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
+                onnx.TensorProto.BFLOAT16}
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx"):
+            return opset.version
+    raise VJPError("model imports no standard ONNX opset")
+
+
+def _promote_initializers(graph: onnx.GraphProto, wrt: Sequence[str]) -> None:
+    """An initializer named in wrt becomes a (required) graph input of the same type."""
+    input_names = {i.name for i in graph.input}
+    kept = []
+    for init in graph.initializer:
+        if init.name in wrt:
+            if init.name not in input_names:
+                graph.input.append(helper.make_tensor_value_info(
+                    init.name, init.data_type, list(init.dims)))
+        else:
+            kept.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
+def _tensor_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except onnx.shape_inference.InferenceError as error:
+        raise VJPError(f"shape inference failed: {str(error).splitlines()[0]}") from None
+    graph = inferred.graph
+    types = {v.name: v.type for v in [*graph.value_info, *graph.input, *graph.output]}
+    for init in graph.initializer:
+        types.setdefault(init.name, helper.make_tensor_type_proto(init.data_type, init.dims))
+    return types
+
+
+def _constants(graph: onnx.GraphProto) -> dict:
+    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute[0].name == "value":
+            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    return values
+
+
+def _nodes_on_path(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str],
+                   types: dict) -> tuple[list[onnx.NodeProto], set[str]]:
+    """Nodes with a float input reachable from wrt and an output that reaches of,
+    and the set of tensors that depend on wrt."""
+    depends = set(wrt)
+    for node in graph.node:
+        if any(i in depends for i in node.input):
+            depends.update(o for o in node.output
+                           if o in types and types[o].tensor_type.elem_type in _FLOAT_TYPES)
+    needed = set(of)
+    on_path = []
+    for node in reversed(graph.node):
+        if any(o in needed for o in node.output) and any(i in depends for i in node.input):
+            needed.update(i for i in node.input if i in depends)
+            on_path.append(node)
+    return on_path, depends
+
+
+def _prune(graph: onnx.GraphProto) -> None:
+    """Drops nodes and initializers nothing downstream of the graph outputs uses."""
+    live = {o.name for o in graph.output}
+    kept = []
+    for node in reversed(graph.node):
+        if any(o in live for o in node.output):
+            kept.append(node)
+            live.update(i for i in node.input if i)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    used = [init for init in graph.initializer if init.name in live]
+    del graph.initializer[:]
+    graph.initializer.extend(used)
+
+
+def _check_request(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str],
+                   types: dict) -> None:
+    if not wrt or not of:
+        raise VJPError("need at least one --wrt input and one --of output")
+    for kind, names in (("wrt", wrt), ("of", of)):
+        if len(set(names)) != len(names):
+            raise VJPError(f"{kind} names a tensor twice: {list(names)}")
+    input_names = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    for name in wrt:
+        if name not in input_names:
+            raise VJPError(f"wrt {name} is not a graph input or initializer "
+                           f"(inputs: {sorted(i.name for i in graph.input)})")
+    produced = {o for node in graph.node for o in node.output} | input_names
+    for name in of:
+        if name not in produced:
+            raise VJPError(f"of {name} is not a tensor of the graph")
+    for name in [*wrt, *of]:
+        if name not in types or types[name].tensor_type.elem_type not in _FLOAT_TYPES:
+            raise VJPError(f"tensor {name} is not a floating-point tensor")
+    taken = produced | {n.name for n in graph.node}
+    for name in [f"{n}_grad" for n in [*of, *wrt]]:
+        if name in taken:
+            raise VJPError(f"the model already has a tensor named {name}")
+
+
+def _accumulate(ctx: GradContext, contributions: list[str]) -> str:
+    """A tensor feeding several consumers gets the sum of their gradients."""
+    if len(contributions) == 1:
+        return contributions[0]
+    return ctx.emit("Sum", contributions)
+
+
+def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> onnx.ModelProto:
+    """Returns a model computing `of` and the vector-Jacobian product d(of)/d(wrt)^T · cotangents."""
+    wrt, of = list(wrt), list(of)
+    result = onnx.ModelProto()
+    result.CopyFrom(model)
+    graph = result.graph
+    opset = _default_opset(result)
+    if opset < 13:
+        raise VJPError(f"model opset {opset} is too old: build_vjp needs opset >= 13")
+    _promote_initializers(graph, wrt)
+    types = _tensor_types(result)
+    _check_request(graph, wrt, of, types)
+    on_path, depends = _nodes_on_path(graph, wrt, of, types)
+    taken = ({t for n in graph.node for t in [*n.input, *n.output, n.name]}
+             | set(types) | {i.name for i in graph.initializer})
+    ctx = GradContext(types, _constants(graph), taken, opset)
+
+    grads: dict[str, list[str]] = {name: [f"{name}_grad"] for name in of}
+    for node in on_path:  # already in reverse topological order
+        output_grads = [_accumulate(ctx, grads[o]) if o in grads else None for o in node.output]
+        if all(g is None for g in output_grads):
+            continue
+        rule = RULES.get(node.op_type)
+        if rule is None or node.domain not in ("", "ai.onnx"):
+            raise VJPError(f"no gradient rule for op {node.op_type} (node {node.name})")
+        ctx.node_name = node.name or node.output[0]
+        input_grads = rule(ctx, node, output_grads)
+        for name, grad in zip(node.input, input_grads):
+            if grad is not None and name in depends:
+                grads.setdefault(name, []).append(grad)
+
+    ctx.node_name = "vjp"
+    final = []
+    for name in wrt:
+        if name in grads:
+            total = _accumulate(ctx, grads[name])
+        else:
+            log.warning("wrt %s does not influence %s: its gradient is zero", name, of)
+            total = ctx.zeros_like(name)
+        final.append(helper.make_node("Identity", [total], [f"{name}_grad"],
+                                      name=ctx.fresh(f"vjp/{name}_grad")))
+
+    graph.node.extend(ctx.nodes + final)
+    graph.initializer.extend(ctx.initializers)
+    for name in of:
+        graph.input.append(onnx.ValueInfoProto(name=f"{name}_grad", type=types[name]))
+    del graph.output[:]
+    graph.output.extend(onnx.ValueInfoProto(name=name, type=types[name]) for name in of)
+    graph.output.extend(onnx.ValueInfoProto(name=f"{name}_grad", type=types[name])
+                        for name in wrt)
+    _prune(graph)
+    log.info("vjp: %d forward nodes on the path, %d backward nodes", len(on_path),
+             len(ctx.nodes) + len(final))
+    return result

@@ -1,0 +1,222 @@
+"""Shared helpers for the VJP tests (no tests here): float64 NumPy versions of Caffe's
+layers, a float64 runner for ONNX graphs, and the finite-difference check.
+
+ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
+GlobalAveragePool and LRN, so graphs holding those run in float64 on onnx's ReferenceEvaluator, with its
+ConvTranspose (wrong for group > 1) and LRN (loops over the batch axis instead of
+channels) replaced by the NumPy versions below. Every graph is also run in float32 on
+ONNX Runtime and compared with the float64 result.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+from onnx.reference.op_run import OpRun
+
+from converters.vjp.transform import build_vjp
+
+ORT_HAS_NO_DOUBLE = {"Conv", "ConvTranspose", "AveragePool", "GlobalAveragePool", "LRN"}
+MEASURED: dict[str, dict[str, float]] = {}   # rule -> {"fd": max error, "f32": max error}
+
+
+# ---- NumPy float64 layers (Caffe arithmetic) ----------------------------------------
+def _pad2(x: np.ndarray, pads) -> np.ndarray:
+    top, left, bottom, right = pads
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+
+def im2col(x, kernel, strides, pads, dilations, out_hw):
+    """cols[n, c, i, j, oh, ow] = x_padded[n, c, oh*s + i*d, ow*s + j*d]."""
+    xp = _pad2(x, pads)
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilations, out_hw
+    cols = np.empty(x.shape[:2] + (kh, kw, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                                  j * dw:j * dw + sw * (ow - 1) + 1:sw]
+    return cols
+
+
+def col2im(cols, in_hw, strides, pads, dilations):
+    """Adjoint of im2col: every column entry is added back to its input cell."""
+    n, c, kh, kw, oh, ow = cols.shape
+    (sh, sw), (dh, dw) = strides, dilations
+    top, left, bottom, right = pads
+    rows_p = max(in_hw[0] + top + bottom, (oh - 1) * sh + (kh - 1) * dh + 1)
+    cols_p = max(in_hw[1] + left + right, (ow - 1) * sw + (kw - 1) * dw + 1)
+    xp = np.zeros((n, c, rows_p, cols_p), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+               j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    return xp[:, :, top:top + in_hw[0], left:left + in_hw[1]]
+
+
+def conv_out_size(size, k, s, pb, pe, d):
+    return (size + pb + pe - (k - 1) * d - 1) // s + 1
+
+
+def conv2d(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group=1):
+    """Caffe Convolution / ONNX Conv (pads: top, left, bottom, right)."""
+    kh, kw = w.shape[2:]
+    out_hw = tuple(conv_out_size(x.shape[2 + a], w.shape[2 + a], strides[a], pads[a],
+                                 pads[2 + a], dilations[a]) for a in range(2))
+    cols = im2col(x, (kh, kw), strides, pads, dilations, out_hw)
+    cg, mg = x.shape[1] // group, w.shape[0] // group
+    y = np.concatenate([np.einsum("mcij,ncijhw->nmhw", w[g * mg:(g + 1) * mg],
+                                  cols[:, g * cg:(g + 1) * cg]) for g in range(group)], axis=1)
+    return y if b is None else y + b[None, :, None, None]
+
+
+def conv_transpose2d(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1),
+                     group=1, output_padding=(0, 0)):
+    """Caffe Deconvolution / ONNX ConvTranspose: the adjoint of conv2d with weight w."""
+    kh, kw = w.shape[2:]
+    out_hw = tuple((x.shape[2 + a] - 1) * strides[a] + (w.shape[2 + a] - 1) * dilations[a] + 1
+                   - pads[a] - pads[2 + a] + output_padding[a] for a in range(2))
+    cg_in, og = x.shape[1] // group, w.shape[1]
+    cols = np.concatenate([np.einsum("mcij,nmhw->ncijhw", w[g * cg_in:(g + 1) * cg_in],
+                                     x[:, g * cg_in:(g + 1) * cg_in]) for g in range(group)],
+                          axis=1)
+    y = col2im(cols, out_hw, strides, pads, dilations)
+    assert y.shape[1] == og * group
+    return y if b is None else y + b[None, :, None, None]
+
+
+def lrn(x, size, alpha, beta, bias):
+    """Caffe LRN across channels: x * (bias + alpha/n * sum of x^2 over n channels)^-beta."""
+    scale = lrn_scale(x, size, alpha, bias)
+    return x * scale ** -beta
+
+
+def lrn_scale(x, size, alpha, bias):
+    sq = np.pad(x * x, ((0, 0), ((size - 1) // 2, size // 2), (0, 0), (0, 0)))
+    window = sum(sq[:, i:i + x.shape[1]] for i in range(size))
+    return bias + alpha / size * window
+
+
+class ConvTranspose(OpRun):
+    op_domain = ""
+
+    def _run(self, x, w, b=None, auto_pad=None, dilations=None, group=None, kernel_shape=None,
+             output_padding=None, output_shape=None, pads=None, strides=None):
+        y = conv_transpose2d(x, w, b, strides or (1, 1), pads or (0, 0, 0, 0),
+                             dilations or (1, 1), group or 1, output_padding or (0, 0))
+        return (y.astype(x.dtype),)
+
+
+class LRN(OpRun):
+    op_domain = ""
+
+    def _run(self, x, alpha=None, beta=None, bias=None, size=None):
+        return (lrn(x, size, alpha, beta, bias).astype(x.dtype),)
+
+
+# ---- running graphs ------------------------------------------------------------------
+def runner(model: onnx.ModelProto, double: bool) -> Callable[[dict], list[np.ndarray]]:
+    """A function feeds -> outputs: ONNX Runtime, or the patched reference evaluator for
+    float64 graphs holding ops ONNX Runtime has no double kernels for."""
+    if double and any(n.op_type in ORT_HAS_NO_DOUBLE for n in model.graph.node):
+        evaluator = ReferenceEvaluator(model, new_ops=[ConvTranspose, LRN])
+        return lambda feeds: evaluator.run(None, feeds)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    return lambda feeds: session.run(None, feeds)
+
+
+def single_node_model(op_type: str, inputs: dict[str, np.ndarray], attrs: dict,
+                      elem_type: int, constants: dict[str, np.ndarray] | None = None,
+                      n_outputs: int = 1, opset: int = 17) -> onnx.ModelProto:
+    """One node; `inputs` become graph inputs, `constants` initializers (in that order)."""
+    dtype = helper.tensor_dtype_to_np_dtype(elem_type)
+    constants = constants or {}
+    graph_inputs = [helper.make_tensor_value_info(k, elem_type, v.shape) for k, v in inputs.items()]
+    inits = [numpy_helper.from_array(v if v.dtype.kind != "f" else v.astype(dtype), k)
+             for k, v in constants.items()]
+    outputs = [f"y{i}" for i in range(n_outputs)]
+    node = helper.make_node(op_type, list(inputs) + list(constants), outputs, name=f"{op_type}_0",
+                            **attrs)
+    graph = helper.make_graph([node], "g", graph_inputs,
+                              [helper.make_tensor_value_info(o, elem_type, None) for o in outputs],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def with_inputs(model: onnx.ModelProto, names) -> onnx.ModelProto:
+    """A copy where the initializers named become graph inputs (so they can be fed)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for init in [i for i in copy.graph.initializer if i.name in names]:
+        copy.graph.input.append(helper.make_tensor_value_info(init.name, init.data_type,
+                                                              list(init.dims)))
+        copy.graph.initializer.remove(init)
+    return copy
+
+
+# ---- finite differences --------------------------------------------------------------
+def _unit_cell(shape, cell: int) -> np.ndarray:
+    direction = np.zeros(shape)
+    direction.flat[cell] = 1.0
+    return direction
+
+
+def check_vjp(rule: str, make_model: Callable[[int], onnx.ModelProto],
+              values: dict[str, np.ndarray], wrt: list[str], of: list[str],
+              step: float = 1e-6, tol: float = 1e-6, tol32: float = 2e-4,
+              max_cells: int = 48, seed: int = 0) -> dict[str, np.ndarray]:
+    """Builds the float64 VJP graph, compares it with central differences of the float64
+    forward (per cell, on at most `max_cells` cells per wrt, plus one random direction),
+    then runs the float32 graphs on ONNX Runtime and compares with the float64 gradient.
+    Errors are relative to the largest gradient magnitude (at least 1); returns the
+    float64 gradients."""
+    rng = np.random.default_rng(seed)
+    model64 = make_model(TensorProto.DOUBLE)
+    forward = runner(with_inputs(model64, wrt), double=True)
+    feeds = {k: v.astype(np.float64) for k, v in values.items()}
+    outs = dict(zip([o.name for o in model64.graph.output], forward(feeds)))
+    cotangents = {f"{o}_grad": rng.standard_normal(outs[o].shape) for o in of}
+    vjp = runner(build_vjp(model64, wrt, of), double=True)
+    result = vjp({**feeds, **cotangents})
+    grads = dict(zip(wrt, result[len(of):]))
+
+    def objective(changed: dict) -> float:
+        o = dict(zip([v.name for v in model64.graph.output], forward({**feeds, **changed})))
+        return sum(float((o[name] * cotangents[f"{name}_grad"]).sum()) for name in of)
+
+    worst = 0.0
+    for name in wrt:
+        base, grad = feeds[name], grads[name]
+        assert grad.shape == base.shape
+        scale = max(1.0, float(np.abs(grad).max()))
+        cells = rng.permutation(base.size)[:max_cells]
+        random_direction = rng.standard_normal(base.shape)
+        directions = [_unit_cell(base.shape, c) for c in cells]
+        directions.append(random_direction / np.linalg.norm(random_direction))
+        for direction in directions:
+            numeric = (objective({name: base + step * direction})
+                       - objective({name: base - step * direction})) / (2 * step)
+            worst = max(worst, abs(numeric - float((grad * direction).sum())) / scale)
+    assert worst < tol, f"{rule}: finite-difference error {worst:.3g} >= {tol}"
+
+    model32 = make_model(TensorProto.FLOAT)
+    vjp32 = runner(build_vjp(model32, wrt, of), double=False)
+    result32 = vjp32({k: v.astype(np.float32) for k, v in {**feeds, **cotangents}.items()})
+    worst32 = max(float(np.abs(g32 - grads[n]).max()) / max(1.0, float(np.abs(grads[n]).max()))
+                  for n, g32 in zip(wrt, result32[len(of):]))
+    assert worst32 < tol32, f"{rule}: float32 ONNX Runtime gradient differs by {worst32:.3g}"
+    entry = MEASURED.setdefault(rule, {"fd": 0.0, "f32": 0.0})
+    entry["fd"], entry["f32"] = max(entry["fd"], worst), max(entry["f32"], worst32)
+    return grads
+
+
+def report_measured() -> str:
+    lines = [f"{rule:20s} fd {e['fd']:.2e}   float32-ORT vs float64 {e['f32']:.2e}"
+             for rule, e in sorted(MEASURED.items())]
+    return "\n".join(lines)
