@@ -184,7 +184,7 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
     stepped, net_norm = glue.normalised_update(crop, net(f"{net_in}_grad"), "step", image_axes,
                                                [batch, 1, 1, 1], "net")
     zero = glue.const("act_zero", np.float32(0))
-    glue.op("Where", [glue.op("Equal", [net_norm, glue.const("net_zero", np.float32(0))],
+    glue.op("Where", [glue.op("Equal", [net_norm, "step/net_zero"],
                               "net_norm_zero"), zero,
                       glue.op("Where", ["net_is_nan", zero, act_raw], "act_if_finite")], "act")
     glue.op("Identity", [net_norm], "net_grad_norm")

@@ -102,15 +102,18 @@ class StepRunner:
         """One iteration for every sample; swaps the state buffers."""
         self.binding.bind_cpu_input("step", np.array(step_size, dtype=np.float64))
         self.binding.bind_cpu_input("l2", np.array(l2, dtype=np.float64))
+        bound_order = []
         for input_name, output_name in STATE:
             self.binding.bind_ortvalue_input(input_name, self.state[input_name])
             self.binding.bind_ortvalue_output(output_name, self.spare[input_name])
+            bound_order.append(output_name)
         for name in ("act", "net_grad_norm", "gen_grad_norm"):
             self.binding.bind_output(name, "cpu")
+            bound_order.append(name)
         self.binding.bind_output("stepped", self.device)
+        bound_order.append("stepped")
         self.session.run_with_iobinding(self.binding)
-        outputs = dict(zip(self.session.get_outputs(), self.binding.get_outputs()))
-        values = {meta.name: value for meta, value in outputs.items()}
+        values = dict(zip(bound_order, self.binding.get_outputs()))
         self.state, self.spare = self.spare, self.state
         return StepReport(act=values["act"].numpy().copy(),
                           net_grad_norm=values["net_grad_norm"].numpy().copy(),
