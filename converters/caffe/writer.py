@@ -26,9 +26,10 @@ _LEGACY_DIM_FIELDS = ("num", "channels", "height", "width")
 
 def _blob_message(array: np.ndarray, legacy_dims: bool, layer: str):
     """One BlobProto (float32 data, packed) with a V2 shape or legacy 4-D dims."""
-    data = np.ascontiguousarray(array, dtype="<f4")
+    data = np.asarray(array, dtype="<f4")
     blob = schema.RAW.BlobProto(data=data.tobytes())
     if not legacy_dims:
+        blob.shape.SetInParent()
         blob.shape.dim.extend(int(d) for d in data.shape)
         return blob
     if data.ndim > 4:
