@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from onnx import TensorProto
 
 from converters.vjp.transform import build_vjp
-from test_vjp_support import (check_vjp, conv_out_size, report_measured, runner,
-                              single_node_model)
+from test_vjp_support import (caffe_max_pool_backward, check_vjp, conv_out_size,
+                              report_measured, runner, single_node_model)
 
 FEW = settings(max_examples=4, deadline=None, derandomize=True)
 
@@ -224,25 +224,6 @@ def test_average_pool_matches_finite_differences(case, include_pad):
     x = _values(case["seed"], [case["n"], case["c"], *case["size"]])
     _check_single("AveragePool", "AveragePool", {"x": x},
                   dict(_pool_attrs(case), count_include_pad=include_pad))
-
-
-def caffe_max_pool_backward(x, g, kernel, strides, pads):
-    """Caffe's MAX pooling backward: each window's gradient to its first maximum
-    (row, then column; padding never wins); overlapping windows add."""
-    dx = np.zeros_like(x)
-    n_, c_, oh_, ow_ = g.shape
-    for n in range(n_):
-        for c in range(c_):
-            for oh in range(oh_):
-                for ow in range(ow_):
-                    h0, w0 = oh * strides[0] - pads[0], ow * strides[1] - pads[1]
-                    rows = range(max(h0, 0), min(h0 + kernel[0], x.shape[2]))
-                    cols = range(max(w0, 0), min(w0 + kernel[1], x.shape[3]))
-                    cells = [(r, q) for r in rows for q in cols]
-                    best = max(cells, key=lambda rc: (x[n, c, rc[0], rc[1]],
-                                                      -cells.index(rc)))
-                    dx[n, c, best[0], best[1]] += g[n, c, oh, ow]
-    return dx
 
 
 @pytest.mark.parametrize("kernel,strides,pads", [([3, 3], [2, 2], [0, 0, 0, 0]),

@@ -100,6 +100,25 @@ def lrn_scale(x, size, alpha, bias):
     return bias + alpha / size * window
 
 
+def caffe_max_pool_backward(x, g, kernel, strides, pads):
+    """Caffe's MAX pooling backward: each window's gradient to its first maximum
+    (row, then column; padding never wins); overlapping windows add."""
+    dx = np.zeros_like(x)
+    n_, c_, oh_, ow_ = g.shape
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(oh_):
+                for ow in range(ow_):
+                    h0, w0 = oh * strides[0] - pads[0], ow * strides[1] - pads[1]
+                    rows = range(max(h0, 0), min(h0 + kernel[0], x.shape[2]))
+                    cols = range(max(w0, 0), min(w0 + kernel[1], x.shape[3]))
+                    cells = [(r, q) for r in rows for q in cols]
+                    best = max(cells, key=lambda rc: (x[n, c, rc[0], rc[1]],
+                                                      -cells.index(rc)))
+                    dx[n, c, best[0], best[1]] += g[n, c, oh, ow]
+    return dx
+
+
 class ConvTranspose(OpRun):
     op_domain = ""
 

@@ -8,8 +8,10 @@ from converters.vjp.rules import register
 def _leaky(ctx, node, grads, negative_slope: float):
     """Caffe ReLU backward: slope 1 where x > 0, else negative_slope (x == 0 included)."""
     g, x = grads[0], node.input[0]
-    positive = ctx.emit("Greater", [x, ctx.const(0, like=x)])
-    return [ctx.emit("Where", [positive, g, ctx.scale(g, negative_slope, like=x)])]
+    zero = ctx.const(0, like=x)
+    positive = ctx.emit("Greater", [x, zero])
+    negative_side = ctx.scale(g, negative_slope, like=x) if negative_slope else zero
+    return [ctx.emit("Where", [positive, g, negative_side])]
 
 
 @register("Relu")

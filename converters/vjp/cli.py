@@ -1,0 +1,62 @@
+"""`python -m converters vjp NET.onnx -o NET_vjp.onnx --wrt INPUT --of OUTPUT`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import onnx
+from google.protobuf.message import DecodeError
+
+from converters.caffe.files import CaffeError, atomic_write_bytes, read_bytes
+from converters.vjp.context import VJPError
+from converters.vjp.transform import build_vjp
+
+DESCRIPTION = """\
+Writes one ONNX model computing the forward outputs named by --of and the vector-Jacobian
+product: its inputs are NET's inputs plus OUTPUT_grad (the cotangent, shaped like OUTPUT)
+for each --of; its outputs are the --of values plus INPUT_grad for each --wrt. The backward
+reuses the forward tensors of the same graph; an initializer named by --wrt becomes an
+input. Standard ONNX domain only (runs on ONNX Runtime CPU/CUDA and other runtimes).
+"""
+
+
+def _load(path: str) -> onnx.ModelProto:
+    try:
+        return onnx.load_model_from_string(read_bytes(path, "ONNX model"))
+    except (DecodeError, RuntimeError, ValueError):
+        raise VJPError(f"{path}: not a readable ONNX model (truncated or not ONNX)") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Builds and writes the VJP model atomically; bad input is one line on stderr, exit 1."""
+    try:
+        forward = _load(args.model)
+        try:
+            model = build_vjp(forward, args.wrt, args.of)
+        except VJPError as error:
+            raise VJPError(f"{args.model}: {error}") from None
+        try:
+            atomic_write_bytes(args.output_path, model.SerializeToString())
+        except OSError as error:
+            raise VJPError(f"{args.output_path}: cannot write ({error.strerror})") from None
+    except (VJPError, CaffeError) as error:
+        print(f"vjp: error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output_path}: inputs {[i.name for i in model.graph.input]}; "
+          f"outputs {[o.name for o in model.graph.output]}; {len(model.graph.node)} nodes")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the `vjp` subcommand."""
+    parser = subparsers.add_parser(
+        "vjp", help="ONNX forward model → ONNX model with its backward (VJP)",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="NET.onnx", help="forward ONNX model")
+    parser.add_argument("-o", dest="output_path", required=True, metavar="NET_vjp.onnx",
+                        help="ONNX file to write (written atomically)")
+    parser.add_argument("--wrt", action="append", required=True, metavar="INPUT",
+                        help="input (or initializer) to differentiate with respect to; repeatable")
+    parser.add_argument("--of", action="append", required=True, metavar="OUTPUT",
+                        help="output to differentiate; repeatable")
+    parser.set_defaults(func=run)

@@ -1,0 +1,258 @@
+"""Whole nets: the VJP graph of a converted Caffe net against a NumPy float64 reference
+backward written here, layer by layer as Caffe computes it.
+
+Architectures come from the project's prototxts (models/nets/caffenet.prototxt,
+models/nets/upconv/fc6/generator.prototxt) with every layer type, kernel, stride, pad and
+group kept; for test time the spatial input and channel counts are smaller and the
+weights are synthetic (written as a real .caffemodel, converted by caffe_to_onnx).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from google.protobuf import text_format
+
+from converters import build_vjp, caffe_to_onnx
+from converters.caffe import schema
+from converters.caffe.writer import write_caffemodel, write_prototxt
+from test_vjp_support import (caffe_max_pool_backward, col2im, conv2d, conv_transpose2d, lrn,
+                              lrn_scale, runner)
+
+REPO = Path(__file__).resolve().parent.parent
+CAFFENET = REPO / "models/nets/caffenet.prototxt"
+GENERATOR = REPO / "models/nets/upconv/fc6/generator.prototxt"
+
+
+# ---- a NumPy Caffe for chains of layers -------------------------------------------
+def _first(values, default):
+    """Caffe's convolution fields are repeated, its pooling fields scalar."""
+    if isinstance(values, int):
+        return values or default
+    return int(values[0]) if len(values) else default
+
+
+def _geometry(param):
+    k = _first(param.kernel_size, 1)
+    return dict(kernel=(k, k), stride=_first(param.stride, 1), pad=_first(param.pad, 0),
+                dilation=_first(getattr(param, "dilation", []), 1),
+                group=getattr(param, "group", 1) or 1)
+
+
+def caffe_pool_size(size, k, s, p):
+    """Caffe: ceil((H + 2p - k) / s) + 1, minus one if the last window starts past H + p."""
+    out = -(-(size + 2 * p - k) // s) + 1
+    return out - 1 if p > 0 and (out - 1) * s >= size + p else out
+
+
+def _max_pool(x, k, s, p):
+    out = [caffe_pool_size(x.shape[2 + a], k, s, p) for a in range(2)]
+    y = np.full(x.shape[:2] + tuple(out), -np.inf)
+    for oh in range(out[0]):
+        for ow in range(out[1]):
+            h0, w0 = oh * s - p, ow * s - p
+            window = x[:, :, max(h0, 0):min(h0 + k, x.shape[2]), max(w0, 0):min(w0 + k, x.shape[3])]
+            y[:, :, oh, ow] = window.max(axis=(2, 3))
+    return y
+
+
+class Layer:
+    """One Caffe layer's forward and backward (gradient w.r.t. its bottom only)."""
+
+    def __init__(self, param, blobs):
+        self.param, self.blobs = param, blobs
+
+    def forward(self, x):
+        p, kind = self.param, self.param.type
+        self.x = x
+        if kind in ("Convolution", "Deconvolution"):
+            g = _geometry(p.convolution_param)
+            op = conv2d if kind == "Convolution" else conv_transpose2d
+            return op(x, self.blobs[0], self.blobs[1], (g["stride"],) * 2, (g["pad"],) * 4,
+                      (g["dilation"],) * 2, g["group"])
+        if kind == "ReLU":
+            return np.where(x > 0, x, x * p.relu_param.negative_slope)
+        if kind == "Pooling":
+            g = _geometry(p.pooling_param)
+            return _max_pool(x, g["kernel"][0], g["stride"], g["pad"])
+        if kind == "LRN":
+            q = p.lrn_param
+            return lrn(x, q.local_size, q.alpha, q.beta, q.k)
+        if kind == "InnerProduct":
+            return x.reshape(x.shape[0], -1) @ self.blobs[0].T + self.blobs[1]
+        if kind == "Reshape":
+            dims = [x.shape[i] if d == 0 else d for i, d in enumerate(p.reshape_param.shape.dim)]
+            return x.reshape(dims)
+        raise NotImplementedError(kind)
+
+    def backward(self, g):
+        p, kind, x = self.param, self.param.type, self.x
+        if kind == "Convolution":
+            geo = _geometry(p.convolution_param)
+            w, group = self.blobs[0], geo["group"]
+            mg, cg = w.shape[0] // group, x.shape[1] // group
+            cols = np.concatenate([np.einsum("mcij,nmhw->ncijhw", w[i * mg:(i + 1) * mg],
+                                             g[:, i * mg:(i + 1) * mg]) for i in range(group)], 1)
+            assert cols.shape[1] == cg * group
+            return col2im(cols, x.shape[2:], (geo["stride"],) * 2, (geo["pad"],) * 4,
+                          (geo["dilation"],) * 2)
+        if kind == "Deconvolution":  # Caffe: backward of a deconvolution is a convolution
+            geo = _geometry(p.convolution_param)
+            return conv2d(g, self.blobs[0], None, (geo["stride"],) * 2, (geo["pad"],) * 4,
+                          (geo["dilation"],) * 2, geo["group"])
+        if kind == "ReLU":
+            return np.where(x > 0, g, g * p.relu_param.negative_slope)
+        if kind == "Pooling":
+            geo = _geometry(p.pooling_param)
+            k, s, pad = geo["kernel"][0], geo["stride"], geo["pad"]
+            return caffe_max_pool_backward(x, g, [k, k], [s, s], [pad, pad])
+        if kind == "LRN":  # Caffe CrossChannelBackward
+            q = p.lrn_param
+            scale = lrn_scale(x, q.local_size, q.alpha, q.k)
+            ratio = np.pad(g * lrn(x, q.local_size, q.alpha, q.beta, q.k) / scale,
+                           ((0, 0), (q.local_size // 2, (q.local_size - 1) // 2), (0, 0), (0, 0)))
+            window = sum(ratio[:, i:i + x.shape[1]] for i in range(q.local_size))
+            return g * scale ** -q.beta - 2 * q.alpha * q.beta / q.local_size * x * window
+        if kind == "InnerProduct":
+            return (g @ self.blobs[0]).reshape(x.shape)
+        if kind == "Reshape":
+            return g.reshape(x.shape)
+        raise NotImplementedError(kind)
+
+
+def reference_vjp(net, blobs, x, cotangent, end):
+    """Forward the chain up to `end` in float64, then backward from `cotangent`."""
+    layers = []
+    for param in net.layer:
+        layers.append(Layer(param, blobs.get(param.name)))
+        x = layers[-1].forward(x)
+        if param.name == end:
+            break
+    g = cotangent
+    for layer in reversed(layers):
+        g = layer.backward(g)
+    return x, g
+
+
+# ---- building small versions of the nets ----------------------------------------------
+def shrunk_net(prototxt: Path, input_dims, channel_divisor, overrides, reshape_channels=None):
+    """The prototxt with a smaller input, num_output divided by `channel_divisor` (or set
+    per layer by `overrides`), and the Reshape's channel count replaced."""
+    net = text_format.Parse(prototxt.read_text(), schema.NetParameter())
+    del net.input_shape[0].dim[:]
+    net.input_shape[0].dim.extend(input_dims)
+    for layer in net.layer:
+        for param in (layer.convolution_param, layer.inner_product_param):
+            if param.num_output:
+                param.num_output = overrides.get(layer.name, param.num_output // channel_divisor)
+        if layer.type == "Reshape" and reshape_channels:
+            layer.reshape_param.shape.dim[1] = reshape_channels
+    return net
+
+
+def synthetic_blobs(net, seed, end):
+    """He-scaled random weights for every Convolution/Deconvolution/InnerProduct layer."""
+    rng = np.random.default_rng(seed)
+    blobs, x = {}, np.zeros(tuple(net.input_shape[0].dim))
+    for layer in net.layer:
+        if layer.type == "InnerProduct":
+            w_shape = (layer.inner_product_param.num_output, int(np.prod(x.shape[1:])))
+        elif layer.type in ("Convolution", "Deconvolution"):
+            geo, m = _geometry(layer.convolution_param), layer.convolution_param.num_output
+            w_shape = ((m, x.shape[1] // geo["group"]) if layer.type == "Convolution"
+                       else (x.shape[1], m // geo["group"])) + geo["kernel"]
+        if layer.type in ("Convolution", "Deconvolution", "InnerProduct"):
+            n_out = layer.convolution_param.num_output or layer.inner_product_param.num_output
+            blobs[layer.name] = [rng.normal(0, np.sqrt(2.0 / np.prod(w_shape[1:])), w_shape),
+                                 rng.normal(0, 0.1, n_out)]
+        x = Layer(layer, blobs.get(layer.name)).forward(x)
+        if layer.name == end:
+            return blobs
+    raise AssertionError(f"no layer {end}")
+
+
+def convert(tmp_path, net, blobs, end, batch=1) -> onnx.ModelProto:
+    write_prototxt(tmp_path / "net.prototxt", net)
+    write_caffemodel(tmp_path / "net.caffemodel",
+                     {k: [v.astype(np.float32) for v in vs] for k, vs in blobs.items()})
+    return caffe_to_onnx(tmp_path / "net.prototxt", tmp_path / "net.caffemodel", end=end,
+                         batch=batch)
+
+
+def _relative(a, b) -> float:
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+MEASURED_NETS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_measured_errors():
+    yield
+    print("\nlargest VJP error vs NumPy reference (relative to max |reference|):")
+    for name, error in MEASURED_NETS.items():
+        print(f"{name:40s} {error:.2e}")
+
+
+# ---- the tests ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def caffenet(tmp_path_factory):
+    if not CAFFENET.is_file():
+        pytest.skip(f"{CAFFENET} is absent")
+    net = shrunk_net(CAFFENET, [1, 3, 103, 103], 8, {"fc6": 64, "fc7": 64, "fc8": 100})
+    blobs = synthetic_blobs(net, seed=1, end="fc8")
+    return net, blobs, tmp_path_factory.mktemp("caffenet")
+
+
+def test_caffenet_d_fc8_unit_d_data_matches_numpy_reference(caffenet):
+    """CaffeNet architecture (ceil-mode pooling borders at 103x103, LRN, grouped conv):
+    d fc8[unit] / d data, one-hot cotangent, as the DGN-AM step computes it."""
+    net, blobs, tmp = caffenet
+    model = build_vjp(convert(tmp, net, blobs, end="fc8"), ["data"], ["fc8"])
+    x = np.random.default_rng(2).uniform(-100, 100, (1, 3, 103, 103))
+    onehot = np.zeros((1, 100))
+    onehot[0, 37] = 1.0
+    fc8, grad = runner(model, double=False)({"data": x.astype(np.float32),
+                                             "fc8_grad": onehot.astype(np.float32)})
+    ref_fc8, ref_grad = reference_vjp(net, blobs, x, onehot, end="fc8")
+    assert _relative(fc8, ref_fc8) < 1e-4
+    error = _relative(grad, ref_grad)
+    MEASURED_NETS["CaffeNet d fc8[37] / d data"] = error
+    assert error < 1e-4
+
+
+def test_caffenet_dynamic_batch_gives_each_row_its_own_gradient(caffenet):
+    """With batch 'dynamic' several units are differentiated at once, one per row."""
+    net, blobs, tmp = caffenet
+    model = build_vjp(convert(tmp, net, blobs, end="fc8", batch="dynamic"), ["data"], ["fc8"])
+    x = np.random.default_rng(3).uniform(-100, 100, (2, 3, 103, 103)).astype(np.float32)
+    onehot = np.zeros((2, 100), dtype=np.float32)
+    onehot[0, 5], onehot[1, 71] = 1.0, 1.0
+    run = runner(model, double=False)
+    _, both = run({"data": x, "fc8_grad": onehot})
+    for row in range(2):
+        _, single = run({"data": x[row:row + 1], "fc8_grad": onehot[row:row + 1]})
+        np.testing.assert_allclose(both[row:row + 1], single, rtol=1e-5, atol=1e-6)
+
+
+def test_fc6_generator_vjp_d_feat_matches_numpy_reference(tmp_path):
+    """fc6 generator architecture (InnerProduct + leaky ReLU 0.3, Reshape, Deconvolution
+    k4 s2 p1 / k3 s1 p1): d (deconv0 . v) / d feat for a random image change v."""
+    if not GENERATOR.is_file():
+        pytest.skip(f"{GENERATOR} is absent")
+    net = shrunk_net(GENERATOR, [1, 64], 8, {"defc7": 64, "defc6": 64, "defc5": 16 * 4 * 4,
+                                            "deconv0": 3}, reshape_channels=16)
+    blobs = synthetic_blobs(net, seed=4, end="deconv0")
+    model = build_vjp(convert(tmp_path, net, blobs, end="deconv0"), ["feat"], ["deconv0"])
+    rng = np.random.default_rng(5)
+    feat = rng.normal(0, 1, (1, 64))
+    v = rng.normal(0, 1, (1, 3, 256, 256))
+    image, grad = runner(model, double=False)({"feat": feat.astype(np.float32),
+                                               "deconv0_grad": v.astype(np.float32)})
+    ref_image, ref_grad = reference_vjp(net, blobs, feat, v, end="deconv0")
+    assert _relative(image, ref_image) < 1e-4
+    error = _relative(grad, ref_grad)
+    MEASURED_NETS["fc6 generator d (deconv0 . v) / d feat"] = error
+    assert error < 1e-4
