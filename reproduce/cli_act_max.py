@@ -10,6 +10,7 @@ if run alone).
 from __future__ import annotations
 
 import argparse
+import logging
 import itertools
 import sys
 from dataclasses import dataclass
@@ -194,7 +195,13 @@ def one_line_errors(parser: argparse.ArgumentParser, prog: str) -> None:
     parser.error = error  # type: ignore[method-assign]
 
 
+def quiet_converters() -> None:
+    """The converters' per-graph INFO lines are noise in a run's output."""
+    logging.getLogger("converters").setLevel(logging.WARNING)
+
+
 def main(args: argparse.Namespace) -> int:
+    quiet_converters()
     try:
         outcomes = run_act_max(args)
     except UserError as error:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from reproduce.cli_act_max import add_act_max_arguments, run_act_max
+from reproduce.cli_act_max import add_act_max_arguments, quiet_converters, run_act_max
 from reproduce.collage import write_collage
 from reproduce.errors import UserError
 from reproduce.experiments import EXPERIMENTS, NETS, Experiment, act_max_argv, required_files
@@ -99,6 +99,7 @@ def run_demo(options: argparse.Namespace) -> list[Path]:
 
 
 def main(options: argparse.Namespace) -> int:
+    quiet_converters()
     chosen = [e for e in EXPERIMENTS if not options.only or e.number in options.only]
     try:
         missing = [] if options.demo else missing_official(chosen)

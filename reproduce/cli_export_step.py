@@ -14,7 +14,8 @@ from pathlib import Path
 import onnx
 
 from converters.caffe.files import atomic_write_bytes
-from reproduce.cli_act_max import add_act_max_arguments, net_files_from, one_line_errors
+from reproduce.cli_act_max import (add_act_max_arguments, net_files_from, one_line_errors,
+                                   quiet_converters)
 from reproduce.driver import build_step_model, code_mode
 from reproduce.errors import UserError
 from reproduce.step_loop import build_loop_model
@@ -26,6 +27,7 @@ def write_model(path: str, model: onnx.ModelProto) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    quiet_converters()
     try:
         if args.batch_size < 1:
             raise UserError(f"--batch_size {args.batch_size}: must be at least 1")

@@ -18,7 +18,7 @@ import numpy as np
 
 from reproduce.bounds import load_bounds
 from reproduce.cli_act_max import (add_act_max_arguments, net_files_from, one_line_errors,
-                                   run_act_max, schedule_from)
+                                   quiet_converters, run_act_max, schedule_from)
 from reproduce.driver import build_step_model, code_mode, unit_index
 from reproduce.errors import UserError
 from reproduce.one_step import one_step_agreement
@@ -113,6 +113,7 @@ def compare(options: argparse.Namespace) -> int:
 
 
 def main(options: argparse.Namespace) -> int:
+    quiet_converters()
     try:
         return options.action(options)
     except UserError as error:

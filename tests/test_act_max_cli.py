@@ -1,0 +1,123 @@
+"""`python -m reproduce act_max` end to end on the tiny Caffe nets: outputs, trace, determinism,
+bad flags (one clear line, non-zero exit, no traceback)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+from test_driver_numpy_reference import CODE_SIZE, reference_run, write_tiny_nets
+from reproduce.images import to_saved_array
+from reproduce.trace import read_trace
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cli")
+    nets = write_tiny_nets(directory)
+    bound = directory / "fc6_3x.txt"
+    bound.write_text(" ".join(["3"] * CODE_SIZE))
+    return nets, bound
+
+
+def net_flags(nets, bound) -> list[str]:
+    return ["--net_definition", str(nets.classifier_prototxt), "--net_weights", str(nets.classifier_caffemodel),
+            "--generator_definition", str(nets.generator_prototxt),
+            "--generator_weights", str(nets.generator_caffemodel), "--bound", str(bound)]
+
+
+def act_max(*flags: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reproduce", "act_max", *flags], cwd=cwd or REPO_ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_run_writes_the_release_file_name_png_and_trace(tiny, tmp_path):
+    """Name {L}_{u:04d}_{n:02d}_{L2}_{lr}__{seed}.jpg, a PNG twin, and a trace that matches NumPy."""
+    nets, bound = tiny
+    done = act_max("--unit", "3", "--n_iters", "6", "--L2", "0.99", "--start_lr", "8.0", "--end_lr", "1e-10",
+                   "--seed", "5", "--output_dir", str(tmp_path), "--trace", str(tmp_path / "t.npz"),
+                   "--threads", "1", *net_flags(nets, bound))
+    assert done.returncode == 0, done.stderr
+    jpeg = tmp_path / "fc8_0003_06_0.99_8.0__5.jpg"
+    assert jpeg.is_file() and jpeg.with_suffix(".png").is_file()
+    trace = read_trace(tmp_path / "t.npz")
+    assert trace["acts"].dtype == np.float64 and trace["acts"].shape == (6,)
+    assert trace["codes"].dtype == np.float32 and trace["codes"].shape == (6, CODE_SIZE)
+    assert trace["code_init"].shape == (1, CODE_SIZE) and trace["best"].shape == (1, 3, 9, 9)
+    assert trace["saved"].dtype == np.uint8 and trace["saved"].shape == (9, 9, 3)
+    start = np.random.RandomState(5).normal(0, 1, (1, CODE_SIZE)).astype(np.float32)
+    np.testing.assert_array_equal(trace["code_init"], start)
+    np.testing.assert_array_equal(trace["saved"], to_saved_array(trace["best"]))
+    from PIL import Image
+    np.testing.assert_array_equal(np.asarray(Image.open(jpeg.with_suffix(".png"))), trace["saved"])
+    bounds = (np.zeros((1, CODE_SIZE)), np.full((1, CODE_SIZE), 3.0))
+    reference = reference_run(nets, start, act_layer="fc8", unit=3, n_iters=6, lr_start=8.0,
+                              lr_end=1e-10, l2=0.99, bounds=bounds)
+    np.testing.assert_allclose(trace["acts"], reference.acts, rtol=1e-4)
+    np.testing.assert_allclose(trace["codes"], np.stack(reference.codes), rtol=1e-4, atol=1e-4)
+
+
+def test_same_run_twice_gives_identical_bytes(tiny, tmp_path):
+    """Determinism: the same flags (threads fixed) give byte-identical images and traces."""
+    nets, bound = tiny
+    outputs = []
+    for run in ("a", "b"):
+        directory = tmp_path / run
+        done = act_max("--unit", "1", "--n_iters", "5", "--L2", "0.99", "--start_lr", "8.0",
+                       "--output_dir", str(directory), "--trace", str(directory / "t.npz"),
+                       "--threads", "1", *net_flags(nets, bound))
+        assert done.returncode == 0, done.stderr
+        outputs.append({path.name: path.read_bytes() for path in directory.iterdir()})
+    assert outputs[0].keys() == outputs[1].keys()
+    first, second = (read_trace(tmp_path / run / "t.npz") for run in ("a", "b"))
+    for key in first:
+        assert first[key].tobytes() == second[key].tobytes(), key
+    for name in outputs[0]:
+        if name.endswith((".jpg", ".png")):
+            assert outputs[0][name] == outputs[1][name], name
+
+
+def test_debug_writes_every_iteration(tiny, tmp_path):
+    """--debug: ./debug/NNN.jpg per iteration plus the result as n_iters.jpg (the release's names)."""
+    nets, bound = tiny
+    done = act_max("--unit", "0", "--n_iters", "3", "--debug", "1", "--output_dir", str(tmp_path),
+                   *net_flags(nets, bound), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "debug").iterdir()) == ["000.jpg", "001.jpg", "002.jpg",
+                                                                       "003.jpg"]
+
+
+BAD = [
+    (["--unit", "5"], "--unit 5: out of range for layer fc8 (5 units)"),
+    (["--unit", "1", "--act_layer", "conv1", "--xy", "4"], "--xy 4: out of range"),
+    (["--unit", "1", "--act_layer", "fc99"], "--act_layer fc99: no such layer"),
+    (["--unit", "1", "--n_iters", "0"], "--n_iters 0: must be at least 1"),
+    (["--unit", "1", "--net_weights", "/nonexistent/w.caffemodel"], "--net_weights /nonexistent/w.caffemodel: file not found"),
+    (["--unit", "1", "--bound", "SHORT"], "holds 15 numbers, the code has 16"),
+    (["--unit", "1", "--init_code", "/nonexistent.npy"], "--init_code /nonexistent.npy: file not found"),
+    (["--unit", "abc"], "argument --unit: invalid int value"),
+]
+
+
+@pytest.mark.parametrize("flags,message", BAD)
+def test_bad_flags_give_one_clear_line(tiny, tmp_path, flags, message):
+    nets, bound = tiny
+    short = tmp_path / "short.txt"
+    short.write_text(" ".join(["3"] * (CODE_SIZE - 1)))
+    flags = [str(short) if flag == "SHORT" else flag for flag in flags]
+    base = net_flags(nets, bound)
+    for flag in ("--net_weights", "--bound"):
+        if flag in flags:
+            at = base.index(flag)
+            del base[at:at + 2]
+    done = act_max(*base, "--output_dir", str(tmp_path / "out"), *flags)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert message in lines[0] and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
