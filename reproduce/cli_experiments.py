@@ -79,7 +79,8 @@ def run_experiment(experiment: Experiment, options: argparse.Namespace) -> list[
 
 def run_demo(options: argparse.Namespace) -> list[Path]:
     """The published loop on the project's demo pair (models/demo/demo.json)."""
-    settings_file = DEMO_DIR / "demo.json"
+    demo_dir = Path(options.demo_dir)
+    settings_file = demo_dir / "demo.json"
     if not settings_file.is_file():
         raise UserError(f"{settings_file}: missing; the demo models are not built yet "
                         "(python -m models.demo.train_demo)")
@@ -91,9 +92,9 @@ def run_demo(options: argparse.Namespace) -> list[Path]:
             value = options.n_iters if key == "n_iters" and options.n_iters else demo[key]
             argv += [f"--{key}", str(value)]
     for key in ("net_definition", "net_weights", "generator_definition", "generator_weights", "bound"):
-        argv += [f"--{key}", str(DEMO_DIR / demo[key])]
+        argv += [f"--{key}", str(demo_dir / demo[key])]
     outcomes = run_act_max(act_max_args(argv, options))
-    labels = read_labels(DEMO_DIR / demo["labels"]) if demo.get("labels") else {}
+    labels = read_labels(demo_dir / demo["labels"]) if demo.get("labels") else {}
     return [write_collage(Path(options.output) / "demo.jpg", saved_arrays(outcomes),
                           [caption(labels, s.unit) for s, _, _ in outcomes])]
 
@@ -129,6 +130,7 @@ def register(subparsers) -> None:
     parser.add_argument("--output", default=str(REPO_ROOT / "output"), help="output folder")
     parser.add_argument("--demo", action="store_true", help="run the demo models even if the "
                         "official files are there")
+    parser.add_argument("--demo_dir", default=str(DEMO_DIR), help="the demo pair's folder (demo.json)")
     parser.add_argument("--n_iters", type=int, default=0, help="override the iterations (quick look)")
     parser.add_argument("--providers", default="", help="ONNX Runtime providers, comma-separated")
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: default)")

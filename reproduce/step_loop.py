@@ -83,10 +83,14 @@ def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:
         helper.make_node("Loop", ["n_iters", "loop_go", "code", "best_start", "active_start"],
                          ["final_code", "final_image", "final_active"] + [name for _, name in SCANS],
                          body=body, name="dgn_am_loop")]
-    outputs = [_value("final_code", TensorProto.FLOAT, None), _value("final_image", TensorProto.FLOAT, None),
-               _value("final_active", TensorProto.BOOL, None)]
-    outputs += [_value(name, TensorProto.BOOL if name == "actives" else TensorProto.FLOAT, None)
-                for _, name in SCANS]
+    code_shape = [d.dim_value for d in code_info.type.tensor_type.shape.dim]
+    outputs = [_value("final_code", TensorProto.FLOAT, code_shape),
+               _value("final_image", TensorProto.FLOAT, image_shape),
+               _value("final_active", TensorProto.BOOL, [batch])]
+    per_sample = {"acts": [batch], "net_grad_norms": [batch], "gen_grad_norms": [batch],
+                  "codes": code_shape, "actives": [batch]}
+    outputs += [_value(name, TensorProto.BOOL if name == "actives" else TensorProto.FLOAT,
+                       ["iterations", *per_sample[name]]) for _, name in SCANS]
     graph = helper.make_graph(outer_nodes, "dgn_am_loop", outer_inputs, outputs,
                               initializer=list(step.graph.initializer))
     model = helper.make_model(graph, opset_imports=list(step.opset_import),
