@@ -196,6 +196,19 @@ def print_measured_errors():
         print(f"{name:40s} {error:.2e}")
 
 
+def _compare_with_reference(title, tmp, net, blobs, given, cotangent, tol=1e-4):
+    """VJP graph in float32 on ONNX Runtime vs the float64 NumPy reference: the forward
+    value of the `of` blob and the gradient w.r.t. the input blob."""
+    (input_blob, x), (output_blob, v) = given, cotangent
+    model = build_vjp(convert(tmp, net, blobs, end=output_blob), [input_blob], [output_blob])
+    value, grad = runner(model, double=False)({input_blob: x.astype(np.float32),
+                                               f"{output_blob}_grad": v.astype(np.float32)})
+    ref_value, ref_grad = reference_vjp(net, blobs, x, v, end=output_blob)
+    assert _relative(value, ref_value) < tol
+    MEASURED_NETS[title] = _relative(grad, ref_grad)
+    assert MEASURED_NETS[title] < tol
+
+
 # ---- the tests ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def caffenet(tmp_path_factory):
@@ -210,17 +223,11 @@ def test_caffenet_d_fc8_unit_d_data_matches_numpy_reference(caffenet):
     """CaffeNet architecture (ceil-mode pooling borders at 103x103, LRN, grouped conv):
     d fc8[unit] / d data, one-hot cotangent, as the DGN-AM step computes it."""
     net, blobs, tmp = caffenet
-    model = build_vjp(convert(tmp, net, blobs, end="fc8"), ["data"], ["fc8"])
     x = np.random.default_rng(2).uniform(-100, 100, (1, 3, 103, 103))
     onehot = np.zeros((1, 100))
     onehot[0, 37] = 1.0
-    fc8, grad = runner(model, double=False)({"data": x.astype(np.float32),
-                                             "fc8_grad": onehot.astype(np.float32)})
-    ref_fc8, ref_grad = reference_vjp(net, blobs, x, onehot, end="fc8")
-    assert _relative(fc8, ref_fc8) < 1e-4
-    error = _relative(grad, ref_grad)
-    MEASURED_NETS["CaffeNet d fc8[37] / d data"] = error
-    assert error < 1e-4
+    _compare_with_reference("CaffeNet d fc8[37] / d data", tmp, net, blobs, ("data", x),
+                            ("fc8", onehot))
 
 
 def test_caffenet_dynamic_batch_gives_each_row_its_own_gradient(caffenet):
@@ -245,14 +252,7 @@ def test_fc6_generator_vjp_d_feat_matches_numpy_reference(tmp_path):
     net = shrunk_net(GENERATOR, [1, 64], 8, {"defc7": 64, "defc6": 64, "defc5": 16 * 4 * 4,
                                             "deconv0": 3}, reshape_channels=16)
     blobs = synthetic_blobs(net, seed=4, end="deconv0")
-    model = build_vjp(convert(tmp_path, net, blobs, end="deconv0"), ["feat"], ["deconv0"])
     rng = np.random.default_rng(5)
-    feat = rng.normal(0, 1, (1, 64))
-    v = rng.normal(0, 1, (1, 3, 256, 256))
-    image, grad = runner(model, double=False)({"feat": feat.astype(np.float32),
-                                               "deconv0_grad": v.astype(np.float32)})
-    ref_image, ref_grad = reference_vjp(net, blobs, feat, v, end="deconv0")
-    assert _relative(image, ref_image) < 1e-4
-    error = _relative(grad, ref_grad)
-    MEASURED_NETS["fc6 generator d (deconv0 . v) / d feat"] = error
-    assert error < 1e-4
+    _compare_with_reference("fc6 generator d (deconv0 . v) / d feat", tmp_path, net, blobs,
+                            ("feat", rng.normal(0, 1, (1, 64))),
+                            ("deconv0", rng.normal(0, 1, (1, 3, 256, 256))))

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from onnx import TensorProto
+from onnx import TensorProto, helper
 
+from converters.vjp.rules import RULES
 from converters.vjp.transform import build_vjp
 from test_vjp_support import (caffe_max_pool_backward, check_vjp, conv_out_size,
                               report_measured, runner, single_node_model)
 
-FEW = settings(max_examples=4, deadline=None, derandomize=True)
+FEW = settings(max_examples=25, deadline=None, derandomize=True)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -200,10 +201,24 @@ def test_eltwise_max_ties_follow_caffe_mask():
 def pool_cases(draw):
     kernel = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
     pads = [draw(st.integers(0, kernel[a % 2] - 1)) for a in range(4)]
-    return dict(kernel=kernel, pads=pads, strides=[draw(st.integers(1, 3)), draw(st.integers(1, 3))],
+    strides = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    return dict(kernel=kernel, pads=pads, strides=strides,
                 size=[draw(st.integers(k, 7)) for k in kernel], n=draw(st.integers(1, 2)),
                 c=draw(st.integers(1, 3)), ceil=draw(st.integers(0, 1)),
                 seed=draw(st.integers(0, 999)))
+
+
+def _runtimes_agree_on_size(case) -> bool:
+    """With ceil_mode, onnx's shape inference keeps a last window that starts past the
+    input and its begin pad, ONNX Runtime drops it; such cases are left out (Caffe-converted
+    pools use ceil_mode 0 with explicit pads)."""
+    for a in range(2):
+        k, s, size = case["kernel"][a], case["strides"][a], case["size"][a]
+        begin, end = case["pads"][a], case["pads"][a + 2]
+        out = -(-(size + begin + end - k) // s) + 1
+        if case["ceil"] and (out - 1) * s >= size + begin:
+            return False
+    return True
 
 
 def _pool_attrs(case):
@@ -214,6 +229,7 @@ def _pool_attrs(case):
 @FEW
 @given(pool_cases())
 def test_max_pool_matches_finite_differences(case):
+    assume(_runtimes_agree_on_size(case))
     x = _distinct(case["seed"], [case["n"], case["c"], *case["size"]])
     _check_single("MaxPool", "MaxPool", {"x": x}, _pool_attrs(case))
 
@@ -221,6 +237,7 @@ def test_max_pool_matches_finite_differences(case):
 @FEW
 @given(pool_cases(), st.integers(0, 1))
 def test_average_pool_matches_finite_differences(case, include_pad):
+    assume(_runtimes_agree_on_size(case))
     x = _values(case["seed"], [case["n"], case["c"], *case["size"]])
     _check_single("AveragePool", "AveragePool", {"x": x},
                   dict(_pool_attrs(case), count_include_pad=include_pad))
@@ -326,3 +343,27 @@ def test_batch_normalization_matches_finite_differences(spatial, channels, seed)
              "mean": _values(seed + 3, [channels]), "var": _values(seed + 4, [channels], 0.5, 2)}
     _check_single("BatchNormalization", "BatchNormalization", {"x": x}, dict(epsilon=1e-3),
                   stats, ["x", "scale", "B"])
+
+
+def test_cast_matches_finite_differences():
+    """x -> float32 -> x's type: the gradient is cast back (identity up to float32 rounding,
+    hence the coarse step)."""
+    def make(elem_type):
+        model = single_node_model("Cast", {"x": _values(0, [2, 3])}, dict(to=TensorProto.FLOAT),
+                                  elem_type)
+        model.graph.node.append(helper.make_node("Cast", ["y0"], ["y"], to=elem_type, name="back"))
+        model.graph.output[0].name = "y"
+        return model
+    check_vjp("Cast", make, {"x": _values(0, [2, 3])}, ["x"], ["y"], step=1e-2, tol=1e-4)
+
+
+CONVERTER_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu",
+                 "LeakyRelu", "MaxPool", "AveragePool", "Pad", "LRN", "Concat", "Reshape",
+                 "Flatten", "Identity", "Softmax", "Sum", "Max", "Min", "Slice",
+                 "BatchNormalization", "Sigmoid", "Tanh", "Pow", "Abs", "Transpose", "Sqrt",
+                 "Exp", "Cast", "Dropout", "Split"]
+
+
+def test_every_op_the_caffe_converter_may_emit_has_a_rule():
+    """The converter contract's op list (Constant has no inputs, so needs none)."""
+    assert [op for op in CONVERTER_OPS if op not in RULES] == []

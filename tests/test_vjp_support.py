@@ -2,9 +2,9 @@
 layers, a float64 runner for ONNX graphs, and the finite-difference check.
 
 ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
-GlobalAveragePool and LRN, so graphs holding those run in float64 on onnx's ReferenceEvaluator, with its
-ConvTranspose (wrong for group > 1) and LRN (loops over the batch axis instead of
-channels) replaced by the NumPy versions below. Every graph is also run in float32 on
+GlobalAveragePool and LRN, so graphs holding those run in float64 on onnx's
+ReferenceEvaluator, with its ConvTranspose (wrong for group > 1) and LRN (loops over the
+batch axis instead of channels) replaced by the NumPy versions below. Every graph is also run in float32 on
 ONNX Runtime and compared with the float64 result.
 """
 from __future__ import annotations

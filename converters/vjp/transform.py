@@ -131,7 +131,10 @@ def _accumulate(ctx: GradContext, contributions: list[str]) -> str:
 
 
 def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> onnx.ModelProto:
-    """Returns a model computing `of` and the vector-Jacobian product d(of)/d(wrt)^T · cotangents."""
+    """A model computing `of` and the vector-Jacobian product (d of / d wrt)^T · cotangents.
+
+    Raises VJPError (one line: the op and node, or the bad request) when it cannot.
+    """
     wrt, of = list(wrt), list(of)
     result = onnx.ModelProto()
     result.CopyFrom(model)

@@ -41,7 +41,8 @@ def power(ctx, node, grads):
     """y = a ** b: da = g * b * a ** (b - 1), db = g * y * ln(a) (Caffe Power layer's base)."""
     g, y = grads[0], node.output[0]
     a, b = node.input
-    b_as_a = b if ctx.elem_type(b) == ctx.elem_type(a) else ctx.emit("Cast", [b], to=ctx.elem_type(a))
+    same_type = ctx.elem_type(b) == ctx.elem_type(a)
+    b_as_a = b if same_type else ctx.emit("Cast", [b], to=ctx.elem_type(a))
     b_minus_1 = ctx.emit("Sub", [b_as_a, ctx.const(1, like=a)])
     slope = ctx.emit("Mul", [b_as_a, ctx.emit("Pow", [a, b_minus_1])])
     grad_a = ctx.unbroadcast(ctx.emit("Mul", [g, slope]), a, y)

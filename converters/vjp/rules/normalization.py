@@ -13,7 +13,7 @@ def batch_normalization(ctx, node, grads):
     attrs = attributes(node)
     if attrs.get("training_mode", 0):
         raise VJPError(f"node {node.name}: BatchNormalization in training mode has no rule")
-    g, y = grads[0], node.output[0]
+    g = grads[0]
     x, scale, _, mean, var = node.input[:5]
     rank = ctx.rank(x)
     per_channel = ctx.ints(range(1, rank - 1))
