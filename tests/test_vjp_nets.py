@@ -18,8 +18,9 @@ from google.protobuf import text_format
 from converters import build_vjp, caffe_to_onnx
 from converters.caffe import schema
 from converters.caffe.writer import write_caffemodel, write_prototxt
-from test_vjp_support import (caffe_max_pool_backward, col2im, conv2d, conv_transpose2d, lrn,
-                              lrn_scale, runner)
+from test_vjp_support import (caffe_max_pool_backward, check_vjp, col2im, conv2d,
+                              conv_transpose2d, lrn,
+                              lrn_scale, report_measured, runner)
 
 REPO = Path(__file__).resolve().parent.parent
 CAFFENET = REPO / "models/nets/caffenet.prototxt"
@@ -194,6 +195,9 @@ def print_measured_errors():
     print("\nlargest VJP error vs NumPy reference (relative to max |reference|):")
     for name, error in MEASURED_NETS.items():
         print(f"{name:40s} {error:.2e}")
+    for line in report_measured().splitlines():
+        if line.startswith("converted"):
+            print(f"finite differences: {line}")
 
 
 def _compare_with_reference(title, tmp, net, blobs, given, cotangent, tol=1e-4):
@@ -256,3 +260,69 @@ def test_fc6_generator_vjp_d_feat_matches_numpy_reference(tmp_path):
     _compare_with_reference("fc6 generator d (deconv0 . v) / d feat", tmp_path, net, blobs,
                             ("feat", rng.normal(0, 1, (1, 64))),
                             ("deconv0", rng.normal(0, 1, (1, 3, 256, 256))))
+
+
+# ---- a GoogLeNet-style block through the converter, against finite differences -------
+INCEPTION_PROTOTXT = """
+input: "data"
+input_shape { dim: 1 dim: 3 dim: 10 dim: 10 }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 6 kernel_size: 3 } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"
+        pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "norm1" type: "LRN" bottom: "pool1" top: "norm1"
+        lrn_param { local_size: 5 alpha: 0.5 beta: 0.75 } }
+layer { name: "b1" type: "Convolution" bottom: "norm1" top: "b1"
+        convolution_param { num_output: 4 kernel_size: 1 } }
+layer { name: "relu_b1" type: "ReLU" bottom: "b1" top: "b1" }
+layer { name: "b2_reduce" type: "Convolution" bottom: "norm1" top: "b2_reduce"
+        convolution_param { num_output: 3 kernel_size: 1 } }
+layer { name: "relu_b2_reduce" type: "ReLU" bottom: "b2_reduce" top: "b2_reduce" }
+layer { name: "b2" type: "Convolution" bottom: "b2_reduce" top: "b2"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }
+layer { name: "b3_pool" type: "Pooling" bottom: "norm1" top: "b3_pool"
+        pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 } }
+layer { name: "b3" type: "Convolution" bottom: "b3_pool" top: "b3"
+        convolution_param { num_output: 2 kernel_size: 1 } }
+layer { name: "concat" type: "Concat" bottom: "b1" bottom: "b2" bottom: "b3" top: "concat" }
+layer { name: "pool2" type: "Pooling" bottom: "concat" top: "pool2"
+        pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }
+layer { name: "fc" type: "InnerProduct" bottom: "pool2" top: "fc"
+        inner_product_param { num_output: 5 } }
+"""
+INCEPTION_WEIGHTS = {"conv1": (6, 3, 3, 3), "b1": (4, 6, 1, 1), "b2_reduce": (3, 6, 1, 1),
+                     "b2": (4, 3, 3, 3), "b3": (2, 6, 1, 1), "fc": (5, 10 * 3 * 3)}
+
+
+def _as_type(model: onnx.ModelProto, elem_type: int) -> onnx.ModelProto:
+    """The float32 converted model with every float tensor in `elem_type`."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
+    for index, init in enumerate(copy.graph.initializer):
+        if init.data_type == onnx.TensorProto.FLOAT:
+            copy.graph.initializer[index].CopyFrom(onnx.numpy_helper.from_array(
+                onnx.numpy_helper.to_array(init).astype(dtype), init.name))
+    for value in [*copy.graph.input, *copy.graph.output, *copy.graph.value_info]:
+        if value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT:
+            value.type.tensor_type.elem_type = elem_type
+    return copy
+
+
+def test_inception_block_through_the_converter_matches_finite_differences(tmp_path):
+    """Fan-out into three branches (gradients summed), Concat, ceil-mode MAX pooling, a
+    padded stride-1 MAX pool, LRN and AVE pooling with Caffe's border divisor (the
+    converter's correction Mul): float64 VJP of the converted graph vs central differences."""
+    (tmp_path / "block.prototxt").write_text(INCEPTION_PROTOTXT)
+    rng = np.random.default_rng(8)
+    blobs = {name: [rng.normal(0, 0.5, shape).astype(np.float32),
+                    rng.normal(0, 0.1, shape[0]).astype(np.float32)]
+             for name, shape in INCEPTION_WEIGHTS.items()}
+    write_caffemodel(tmp_path / "block.caffemodel", blobs)
+    forward = caffe_to_onnx(tmp_path / "block.prototxt", tmp_path / "block.caffemodel",
+                            outputs=["fc"])
+    assert {"Concat", "AveragePool", "LRN", "MaxPool"} <= {n.op_type for n in forward.graph.node}
+    x = rng.uniform(-1, 1, (1, 3, 10, 10))
+    check_vjp("converted inception block", lambda t: _as_type(forward, t), {"data": x},
+              ["data"], ["fc"], max_cells=64)

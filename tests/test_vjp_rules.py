@@ -367,3 +367,16 @@ CONVERTER_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Sub", "Mul",
 def test_every_op_the_caffe_converter_may_emit_has_a_rule():
     """The converter contract's op list (Constant has no inputs, so needs none)."""
     assert [op for op in CONVERTER_OPS if op not in RULES] == []
+
+
+def test_float64_max_pool_stand_in_matches_onnx_runtime():
+    """The tests' float64 MaxPool (values and Indices) agrees with ONNX Runtime's."""
+    from test_vjp_support import MaxPool
+    x = np.random.default_rng(9).integers(0, 4, (2, 3, 7, 6)).astype(np.float64)
+    attrs = dict(kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1])
+    model = single_node_model("MaxPool", {"x": x}, attrs, TensorProto.DOUBLE, n_outputs=2)
+    model.graph.output[1].type.tensor_type.elem_type = TensorProto.INT64
+    expected = runner(model, double=False)({"x": x})
+    got = MaxPool.__new__(MaxPool)._run(x, **attrs)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
