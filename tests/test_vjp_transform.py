@@ -130,6 +130,7 @@ def test_op_without_rule_on_the_path_names_op_and_node():
     (["a"], ["nope"], "of nope is not a tensor of the graph"),
     (["a", "a"], ["y"], "wrt names a tensor twice"),
     ([], ["y"], "need at least one"),
+    (["a"], ["a"], "named both as wrt and as of"),
 ])
 def test_bad_requests_are_one_clear_error(wrt, of, message):
     with pytest.raises(VJPError, match=message):

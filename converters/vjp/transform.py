@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
@@ -60,8 +61,10 @@ def _tensor_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
 def _constants(graph: onnx.GraphProto) -> dict:
     values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     for node in graph.node:
-        if node.op_type == "Constant" and node.attribute[0].name == "value":
-            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        if node.op_type == "Constant" and node.attribute:
+            value = helper.get_attribute_value(node.attribute[0])
+            values[node.output[0]] = (numpy_helper.to_array(value)
+                                      if isinstance(value, onnx.TensorProto) else np.array(value))
     return values
 
 
@@ -105,6 +108,8 @@ def _check_request(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str]
     for kind, names in (("wrt", wrt), ("of", of)):
         if len(set(names)) != len(names):
             raise VJPError(f"{kind} names a tensor twice: {list(names)}")
+    if set(wrt) & set(of):
+        raise VJPError(f"{sorted(set(wrt) & set(of))} named both as wrt and as of")
     input_names = {i.name for i in graph.input} | {i.name for i in graph.initializer}
     for name in wrt:
         if name not in input_names:

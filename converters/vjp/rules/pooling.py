@@ -17,10 +17,11 @@ def max_pool(ctx, node, grads):
     if ctx.opset < 16:
         raise VJPError(f"node {node.name}: MaxPool gradient needs opset >= 16 "
                        f"(ScatterElements reduction), model has {ctx.opset}")
-    if len(node.output) > 1 and node.output[1]:
+    attrs = attributes(node)
+    if len(node.output) > 1 and node.output[1] and not attrs.get("storage_order", 0):
         indices = node.output[1]
     else:
-        attrs = {k: v for k, v in attributes(node).items() if k != "storage_order"}
+        attrs.pop("storage_order", None)
         indices = ctx.emit("MaxPool", [x], n_outputs=2, **attrs)[1]
     flat = ctx.ints([-1])
     scattered = ctx.emit("ScatterElements", [
