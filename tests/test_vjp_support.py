@@ -4,9 +4,10 @@ layers, a float64 runner for ONNX graphs, and the finite-difference check.
 ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
 GlobalAveragePool and LRN, so graphs holding those run in float64 on onnx's
 ReferenceEvaluator, with its ConvTranspose (wrong for group > 1), LRN (loops over the
-batch axis instead of channels) and MaxPool (Indices wrong with pads) replaced by the NumPy
-versions below. Every graph is also run in float32 on
-ONNX Runtime and compared with the float64 result.
+batch axis instead of channels), MaxPool (Indices wrong with pads) and AveragePool (divisor
+wrong for ceil-mode windows past the input) replaced by the NumPy versions below (tests
+check them against ONNX Runtime in float32). Every graph is also run in float32 on ONNX
+Runtime and compared with the float64 result.
 """
 from __future__ import annotations
 
@@ -130,6 +131,27 @@ class ConvTranspose(OpRun):
         return (y.astype(x.dtype),)
 
 
+def pool_windows(x, kernel, strides, pads, ceil_mode, fill):
+    """ONNX Runtime's pooled sizes (ceil mode drops a last window starting past the input
+    and its begin pad), the input padded with `fill` far enough for every window, and a
+    function giving the (N, C, OH, OW) view of window cell (i, j)."""
+    (kh, kw), (sh, sw) = kernel, strides or (1, 1)
+    top, left, bottom, right = pads or (0, 0, 0, 0)
+    rows, cols = x.shape[2:]
+    out = []
+    for size, k, s, begin, end in ((rows, kh, sh, top, bottom), (cols, kw, sw, left, right)):
+        span = size + begin + end - k
+        count = (-(-span // s) if ceil_mode else span // s) + 1
+        out.append(count - 1 if ceil_mode and (count - 1) * s >= size + begin else count)
+    padded = np.pad(x, ((0, 0), (0, 0), (top, max(bottom, (out[0] - 1) * sh + kh - rows - top)),
+                        (left, max(right, (out[1] - 1) * sw + kw - cols - left))),
+                    constant_values=fill)
+
+    def cell(i, j):
+        return padded[:, :, i:i + sh * (out[0] - 1) + 1:sh, j:j + sw * (out[1] - 1) + 1:sw]
+    return out, cell
+
+
 class MaxPool(OpRun):
     """2-D MaxPool with Indices (the reference evaluator's Indices are wrong with pads):
     first maximum in row-then-column order, indices into the flattened unpadded input."""
@@ -137,30 +159,43 @@ class MaxPool(OpRun):
 
     def _run(self, x, auto_pad=None, ceil_mode=0, dilations=None, kernel_shape=None,
              pads=None, storage_order=0, strides=None):
-        (kh, kw), (sh, sw) = kernel_shape, strides or (1, 1)
-        top, left, bottom, right = pads or (0, 0, 0, 0)
+        out, cell = pool_windows(x, kernel_shape, strides, pads, ceil_mode, -np.inf)
+        (sh, sw), (top, left) = strides or (1, 1), (pads or (0, 0))[:2]
         n, c, rows, cols = x.shape
-        out = []
-        for size, k, s, begin, end in ((rows, kh, sh, top, bottom), (cols, kw, sw, left, right)):
-            span = size + begin + end - k
-            count = (-(-span // s) if ceil_mode else span // s) + 1
-            out.append(count - 1 if ceil_mode and (count - 1) * s >= size + begin else count)
-        padded = np.pad(x, ((0, 0), (0, 0), (top, max(bottom, (out[0] - 1) * sh + kh - rows - top)),
-                            (left, max(right, (out[1] - 1) * sw + kw - cols - left))),
-                        constant_values=-np.inf)
         best = np.full((n, c, *out), -np.inf)
         where = np.zeros((n, c, *out), dtype=np.int64)
         oh, ow = np.meshgrid(np.arange(out[0]), np.arange(out[1]), indexing="ij")
-        for i in range(kh):
-            for j in range(kw):
-                window = padded[:, :, i:i + sh * (out[0] - 1) + 1:sh,
-                                j:j + sw * (out[1] - 1) + 1:sw]
-                better = window > best
-                best = np.where(better, window, best)
+        for i in range(kernel_shape[0]):
+            for j in range(kernel_shape[1]):
+                better = cell(i, j) > best
+                best = np.where(better, cell(i, j), best)
                 flat = (oh * sh + i - top) * cols + (ow * sw + j - left)
                 where = np.where(better, flat[None, None], where)
         base = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * rows * cols
         return best.astype(x.dtype), where + base[:, :, None, None]
+
+
+class AveragePool(OpRun):
+    """2-D AveragePool as ONNX Runtime computes it (the reference evaluator's divisor is
+    wrong for ceil-mode windows past the input): the divisor counts the window's cells
+    inside the input (count_include_pad 0) or inside the padded input (1)."""
+    op_domain = ""
+
+    def _run(self, x, auto_pad=None, ceil_mode=0, count_include_pad=0, dilations=None,
+             kernel_shape=None, pads=None, strides=None):
+        out, cell = pool_windows(x, kernel_shape, strides, pads, ceil_mode, 0.0)
+        total = sum(cell(i, j) for i in range(kernel_shape[0]) for j in range(kernel_shape[1]))
+        pads, strides = pads or (0, 0, 0, 0), strides or (1, 1)
+        divisor = np.ones(out)
+        for axis in range(2):
+            lo, hi = 0, x.shape[2 + axis]
+            if count_include_pad:
+                lo, hi = -pads[axis], hi + pads[2 + axis]
+            starts = np.arange(out[axis]) * strides[axis] - pads[axis]
+            taps = starts[:, None] + np.arange(kernel_shape[axis])[None, :]
+            counts = ((taps >= lo) & (taps < hi)).sum(axis=1)
+            divisor = divisor * (counts[:, None] if axis == 0 else counts[None, :])
+        return ((total / divisor).astype(x.dtype),)
 
 
 class LRN(OpRun):
@@ -175,7 +210,7 @@ def runner(model: onnx.ModelProto, double: bool) -> Callable[[dict], list[np.nda
     """A function feeds -> outputs: ONNX Runtime, or the patched reference evaluator for
     float64 graphs holding ops ONNX Runtime has no double kernels for."""
     if double and any(n.op_type in ORT_HAS_NO_DOUBLE for n in model.graph.node):
-        evaluator = ReferenceEvaluator(model, new_ops=[ConvTranspose, LRN, MaxPool])
+        evaluator = ReferenceEvaluator(model, new_ops=[AveragePool, ConvTranspose, LRN, MaxPool])
         return lambda feeds: evaluator.run(None, feeds)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
