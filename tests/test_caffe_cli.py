@@ -134,3 +134,12 @@ def test_bad_input_does_not_replace_an_existing_output(files):
     args, _ = _corrupt(files, "weight shape mismatch")
     assert caffe2onnx(*args, "-o", "out.onnx", cwd=files).returncode != 0
     assert (files / "out.onnx").read_bytes() == b"previous"
+
+
+def test_written_file_is_the_api_model(files):
+    from converters import caffe_to_onnx
+    result = caffe2onnx("net.prototxt", "net.caffemodel", "-o", "net.onnx", "--output", "conv",
+                        cwd=files)
+    assert result.returncode == 0, result.stderr
+    expected = caffe_to_onnx(files / "net.prototxt", files / "net.caffemodel", outputs=["conv"])
+    assert onnx.load(files / "net.onnx") == expected

@@ -5,7 +5,8 @@ import argparse
 import logging
 import sys
 
-from converters.caffe.files import CaffeError, atomic_write_bytes
+from converters.caffe.files import CaffeError
+from converters.caffe.onnx_file import save_onnx
 from converters.caffe.to_onnx import caffe_to_onnx
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         model = caffe_to_onnx(args.prototxt, args.caffemodel, outputs=args.output or (),
                               end=args.end, batch=_batch(args.batch))
         try:
-            atomic_write_bytes(args.output_path, model.SerializeToString())
+            save_onnx(model, args.output_path)
         except OSError as error:
             raise CaffeError(f"{args.output_path}: cannot write ({error.strerror})") from None
     except CaffeError as error:

@@ -5,7 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from onnx import NodeProto, TensorProto, helper, numpy_helper
+from onnx import ModelProto, NodeProto, TensorProto, helper
+
+_ONNX_DTYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
 
 
 @dataclass(frozen=True)
@@ -16,11 +18,14 @@ class Tensor:
 
 
 class GraphBuilder:
-    """Collects nodes and initializers with unique names; Caffe blob names stay reserved."""
+    """Collects nodes and initializers with unique names; Caffe blob names stay reserved.
+
+    Initializers are written straight into `model.graph` (the ModelProto finally returned),
+    so the weights exist once in ONNX form, not once per intermediate container."""
 
     def __init__(self, reserved_names: set[str], dynamic_batch: bool = False):
+        self.model = ModelProto()
         self.nodes: list[NodeProto] = []
-        self.initializers: list[TensorProto] = []
         self.dynamic_batch = dynamic_batch
         self._used = set(reserved_names)
 
@@ -36,11 +41,20 @@ class GraphBuilder:
     def constant(self, hint: str, array: np.ndarray) -> str:
         """Adds an initializer (float arrays stored as float32) and returns its name."""
         array = np.asarray(array)
-        if array.dtype.kind == "f":
-            array = array.astype(np.float32, copy=False)
+        array = array.astype(np.float32 if array.dtype.kind == "f" else np.int64, copy=False)
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        tensor = self.model.graph.initializer.add()
+        tensor.name, tensor.data_type = name, _ONNX_DTYPES[array.dtype]
+        tensor.dims.extend(array.shape)
+        tensor.raw_data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
         return name
+
+    def drop_initializers_except(self, kept: set[str]) -> None:
+        """Removes initializers whose names are not in `kept`."""
+        initializers = self.model.graph.initializer
+        for index in reversed(range(len(initializers))):
+            if initializers[index].name not in kept:
+                del initializers[index]
 
     def op(self, op_type: str, inputs: Sequence[str], shape: Sequence[int], hint: str,
            **attributes) -> Tensor:

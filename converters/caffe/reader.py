@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from google.protobuf import text_format
-from google.protobuf.message import DecodeError
 
 from converters.caffe import schema
+from converters.caffe.caffemodel import read_caffemodel
 from converters.caffe.files import CaffeError, read_bytes
 from converters.caffe.legacy_types import V0_NAME_TO_V1_ENUM, V1_ENUM_TO_TYPE
 
@@ -247,58 +247,6 @@ def included_in_test_phase(layer: schema.LayerParameter, state: schema.NetState)
     if layer.include:
         return any(_rule_met(rule, state) for rule in layer.include)
     return not any(_rule_met(rule, state) for rule in layer.exclude)
-
-
-# ----------------------------------------------------------------------------- caffemodel
-
-def _blob_array(blob, layer: str, index: int, path: str | os.PathLike) -> tuple[np.ndarray, bool]:
-    """One stored blob as float32 NumPy (shape as stored) and whether its dims are legacy."""
-    legacy = not blob.HasField("shape")
-    shape = ((blob.num, blob.channels, blob.height, blob.width) if legacy
-             else tuple(blob.shape.dim))
-    if blob.data:
-        values = np.frombuffer(blob.data, dtype="<f4")
-    elif blob.double_data:
-        values = np.frombuffer(blob.double_data, dtype="<f8").astype(np.float32)
-    else:  # floats written unpacked (legal protobuf) land in unknown fields of the raw schema
-        values = np.array(schema.BlobProto.FromString(blob.SerializeToString()).data,
-                          dtype=np.float32)
-    expected = int(np.prod(shape, dtype=np.int64))
-    if values.size != expected:
-        raise CaffeError(f"{path}: layer {layer} blob {index} holds {values.size} values but "
-                         f"its shape {tuple(shape)} needs {expected} (truncated or corrupt file)")
-    return values.reshape(shape), legacy
-
-
-def _stored_layers(net) -> Iterable[tuple[str, list]]:
-    for layer in net.layer:
-        yield layer.name, list(layer.blobs)
-    for entry in net.layers:
-        if entry.HasField("layer"):
-            yield entry.layer.name, list(entry.layer.blobs) or list(entry.blobs)
-        else:
-            yield entry.name, list(entry.blobs)
-
-
-def read_caffemodel(path: str | os.PathLike) -> dict[str, tuple[list[np.ndarray], bool]]:
-    """Layer name → (its blobs as float32 arrays, legacy dims?) for every layer in a caffemodel."""
-    raw = read_bytes(path, "caffemodel")
-    if not raw:
-        raise CaffeError(f"{path}: caffemodel file is empty")
-    net = schema.RAW.NetParameter()
-    try:
-        net.ParseFromString(raw)
-    except DecodeError:
-        raise CaffeError(f"{path}: not a Caffe binary caffemodel (protobuf decoding failed: "
-                         "truncated or not a caffemodel)") from None
-    del raw
-    if not net.layer and not net.layers:
-        raise CaffeError(f"{path}: not a Caffe binary caffemodel (no layers found)")
-    weights: dict[str, tuple[list[np.ndarray], bool]] = {}
-    for name, blobs in _stored_layers(net):
-        arrays = [_blob_array(blob, name, i, path) for i, blob in enumerate(blobs)]
-        weights[name] = ([array for array, _ in arrays], any(legacy for _, legacy in arrays))
-    return weights
 
 
 # ----------------------------------------------------------------------------- the net

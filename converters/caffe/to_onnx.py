@@ -61,7 +61,7 @@ def _prune(graph: GraphBuilder, outputs: Sequence[str]) -> None:
             kept.append(node)
             needed.update(node.input)
     graph.nodes = kept[::-1]
-    graph.initializers = [t for t in graph.initializers if t.name in needed]
+    graph.drop_initializers_except(needed)
 
 
 def _parse_batch(batch: int | str) -> tuple[int, bool]:
@@ -123,13 +123,13 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
         if layer.type == "Input":
             input_names.update(layer.tops)
     _prune(graph, wanted)
-    model = helper.make_model(
-        helper.make_graph(graph.nodes, net.name or "caffe_net",
-                          [_value_info(t, t.name, dynamic) for t in graph_inputs],
-                          [_value_info(current[blob], blob, dynamic) for blob in wanted],
-                          initializer=graph.initializers),
-        opset_imports=[helper.make_opsetid("", OPSET)], producer_name="dgn-am caffe2onnx")
-    model.ir_version = 8
+    model = graph.model
+    model.graph.name = net.name or "caffe_net"
+    model.graph.node.extend(graph.nodes)
+    model.graph.input.extend(_value_info(t, t.name, dynamic) for t in graph_inputs)
+    model.graph.output.extend(_value_info(current[blob], blob, dynamic) for blob in wanted)
+    model.opset_import.add(domain="", version=OPSET)
+    model.ir_version, model.producer_name = 8, "dgn-am caffe2onnx"
     return model
 
 

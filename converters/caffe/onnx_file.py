@@ -1,0 +1,64 @@
+"""Writes an ONNX model to disk without holding a second serialised copy of its weights.
+
+ModelProto.SerializeToString() would build the whole file in memory (another copy of every
+weight, twice inside protobuf). Here the model is written field by field: the model and
+graph without initializers are serialised normally, then each initializer is appended as
+its own length-delimited `initializer` field of the graph. The bytes are a standard
+protobuf encoding of the same ModelProto (fields may appear in any order), so onnx.load and
+ONNX Runtime read it unchanged.
+"""
+from __future__ import annotations
+
+import os
+
+import onnx
+
+from converters.caffe.files import atomic_output
+
+_GRAPH_FIELD = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number
+_INITIALIZER_FIELD = onnx.GraphProto.DESCRIPTOR.fields_by_name["initializer"].number
+_LENGTH_DELIMITED = 2
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _key(field_number: int) -> bytes:
+    return _varint(field_number << 3 | _LENGTH_DELIMITED)
+
+
+def _copy_fields(source, target, skip: str) -> None:
+    """Copies every set field of `source` except `skip` into `target` (same message type)."""
+    for field, value in source.ListFields():
+        if field.name == skip:
+            continue
+        if field.is_repeated:
+            getattr(target, field.name).extend(value)
+        elif field.message_type is not None:
+            getattr(target, field.name).CopyFrom(value)
+        else:
+            setattr(target, field.name, value)
+
+
+def save_onnx(model: onnx.ModelProto, path: str | os.PathLike) -> None:
+    """Writes `model` to `path` atomically, one initializer at a time."""
+    shell, graph = onnx.ModelProto(), onnx.GraphProto()
+    _copy_fields(model, shell, skip="graph")
+    _copy_fields(model.graph, graph, skip="initializer")
+    graph_bytes = graph.SerializeToString()
+    sizes = [tensor.ByteSize() for tensor in model.graph.initializer]
+    graph_size = len(graph_bytes) + sum(len(_key(_INITIALIZER_FIELD)) + len(_varint(size)) + size
+                                        for size in sizes)
+    with atomic_output(path) as stream:
+        stream.write(shell.SerializeToString())
+        stream.write(_key(_GRAPH_FIELD) + _varint(graph_size))
+        stream.write(graph_bytes)
+        for tensor, size in zip(model.graph.initializer, sizes):
+            stream.write(_key(_INITIALIZER_FIELD) + _varint(size))
+            stream.write(tensor.SerializeToString())

@@ -1,0 +1,36 @@
+"""Synthetic weights of the right shapes for any convertible Caffe net (for benchmarks,
+demos and tests: never a stand-in for official weights)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from converters.caffe.reader import CaffeLayer, load_caffe_net
+from converters.caffe.to_onnx import net_to_onnx
+from converters.caffe.weights import fill_missing_blobs
+
+
+def _blob(rng: np.random.Generator, shape: tuple[int, ...], role: str) -> np.ndarray:
+    if role == "weights":
+        fan_in = int(np.prod(shape[1:])) or 1
+        return rng.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+    if role in ("variance", "scale", "scale factor"):
+        return np.ones(shape, np.float32)
+    return np.zeros(shape, np.float32)
+
+
+def synthetic_weights(prototxt: str | os.PathLike, seed: int = 0,
+                      batch: int = 1) -> dict[str, list[np.ndarray]]:
+    """Layer name → blobs for every learned layer of the net: He-scaled Gaussian weights,
+    zero biases and means, unit variances/scales; shapes exactly as the prototxt implies."""
+    rng = np.random.default_rng(seed)
+    net = load_caffe_net(prototxt)
+
+    def make(layer: CaffeLayer, shapes: Sequence[tuple[int, ...]], roles: Sequence[str]):
+        return [_blob(rng, shape, role) for shape, role in zip(shapes, roles)]
+
+    with fill_missing_blobs(make):
+        net_to_onnx(net, batch=batch)
+    return {layer.name: layer.blobs for layer in net.layers if layer.blobs}
