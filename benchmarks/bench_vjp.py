@@ -87,14 +87,18 @@ def synthetic_caffemodel(prototxt: Path, end: str, path: Path, seed: int = 0) ->
     write_caffemodel(path, blobs)
 
 
-def _median_ms(session: ort.InferenceSession, feeds: dict, repeats: int) -> float:
-    session.run(None, feeds)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _median_ms(runs: list[tuple[ort.InferenceSession, dict]], repeats: int) -> list[float]:
+    """Median wall time of each (session, feeds), runs interleaved so that load from other
+    processes on this machine hits them alike."""
+    times: list[list[float]] = [[] for _ in runs]
+    for session, feeds in runs:
         session.run(None, feeds)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    for _ in range(repeats):
+        for record, (session, feeds) in zip(times, runs):
+            start = time.perf_counter()
+            session.run(None, feeds)
+            record.append(time.perf_counter() - start)
+    return [1e3 * statistics.median(record) for record in times]
 
 
 def measure(name: str, repeats: int, threads: int, workdir: Path) -> tuple[float, float]:
@@ -116,8 +120,9 @@ def measure(name: str, repeats: int, threads: int, workdir: Path) -> tuple[float
         cotangent.flat[643] = 1.0
     else:
         cotangent[...] = rng.normal(0, 1, output_shape)
-    t_forward = _median_ms(sessions[0], {input_blob: x}, repeats)
-    t_vjp = _median_ms(sessions[1], {input_blob: x, f"{output_blob}_grad": cotangent}, repeats)
+    t_forward, t_vjp = _median_ms([(sessions[0], {input_blob: x}),
+                                   (sessions[1], {input_blob: x,
+                                                  f"{output_blob}_grad": cotangent})], repeats)
     return t_forward, t_vjp
 
 

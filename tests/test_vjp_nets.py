@@ -205,6 +205,8 @@ def _compare_with_reference(title, tmp, net, blobs, given, cotangent, tol=1e-4):
     value of the `of` blob and the gradient w.r.t. the input blob."""
     (input_blob, x), (output_blob, v) = given, cotangent
     model = build_vjp(convert(tmp, net, blobs, end=output_blob), [input_blob], [output_blob])
+    onnx.checker.check_model(model, full_check=True)
+    assert {node.domain for node in model.graph.node} == {""}
     value, grad = runner(model, double=False)({input_blob: x.astype(np.float32),
                                                f"{output_blob}_grad": v.astype(np.float32)})
     ref_value, ref_grad = reference_vjp(net, blobs, x, v, end=output_blob)
