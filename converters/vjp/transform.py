@@ -189,6 +189,6 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
     graph.output.extend(onnx.ValueInfoProto(name=f"{name}_grad", type=types[name])
                         for name in wrt)
     _prune(graph)
-    log.info("vjp: %d forward nodes on the path, %d backward nodes", len(on_path),
-             len(ctx.nodes) + len(final))
+    log.info("vjp: differentiated %d forward nodes on the wrt->of path; %d nodes in all",
+             len(on_path), len(graph.node))
     return result
