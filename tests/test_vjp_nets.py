@@ -8,6 +8,7 @@ weights are synthetic (written as a real .caffemodel, converted by caffe_to_onnx
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,7 @@ class Layer:
         raise NotImplementedError(kind)
 
 
-def reference_vjp(net, blobs, x, cotangent, end):
+def reference_vjp(net, blobs, x, cotangent, end, forward_only=False):
     """Forward the chain up to `end` in float64, then backward from `cotangent`."""
     layers = []
     for param in net.layer:
@@ -131,6 +132,8 @@ def reference_vjp(net, blobs, x, cotangent, end):
         x = layers[-1].forward(x)
         if param.name == end:
             break
+    if forward_only:
+        return x
     g = cotangent
     for layer in reversed(layers):
         g = layer.backward(g)
@@ -262,6 +265,26 @@ def test_fc6_generator_vjp_d_feat_matches_numpy_reference(tmp_path):
     _compare_with_reference("fc6 generator d (deconv0 . v) / d feat", tmp_path, net, blobs,
                             ("feat", rng.normal(0, 1, (1, 64))),
                             ("deconv0", rng.normal(0, 1, (1, 3, 256, 256))))
+
+
+@pytest.mark.skipif(not os.environ.get("VJP_FULL_SIZE"),
+                    reason="full-size nets write ~450 MB of synthetic weights and take about "
+                           "30 s; set VJP_FULL_SIZE=1 to run")
+@pytest.mark.parametrize("prototxt,given,output", [
+    (CAFFENET, ("data", (1, 3, 227, 227)), ("fc8", "onehot")),
+    (GENERATOR, ("feat", (1, 4096)), ("deconv0", "image"))], ids=["CaffeNet", "fc6 generator"])
+def test_full_size_nets_match_numpy_reference(tmp_path, prototxt, given, output):
+    """The published sizes: 227x227 CaffeNet, 4096-d code to 256x256 generator output."""
+    net = text_format.Parse(prototxt.read_text(), schema.NetParameter())
+    blobs = synthetic_blobs(net, seed=6, end=output[0])
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-100, 100, given[1]) if output[1] == "onehot" else rng.normal(0, 1, given[1])
+    out_shape = reference_vjp(net, blobs, x, None, end=output[0], forward_only=True).shape
+    cotangent = rng.normal(0, 1, out_shape)
+    if output[1] == "onehot":
+        cotangent = np.eye(out_shape[1])[[643]]
+    _compare_with_reference(f"full-size {prototxt.stem} VJP", tmp_path, net, blobs,
+                            (given[0], x), (output[0], cotangent))
 
 
 # ---- a GoogLeNet-style block through the converter, against finite differences -------
