@@ -143,6 +143,16 @@ def test_pooling_caffe_sizes_and_border_divisors(tmp_path, method, case):
     check("Pooling", out, ref_pool(x, method, kernel, pad, stride))
 
 
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+def test_pooling_round_mode_floor(tmp_path, method):
+    x = normal(1, 2, 8, 7)
+    body = layer_text("pool", "Pooling", ["x"], ["y"], f"pooling_param {{ pool: {method} "
+                                                       "kernel_size: 3 stride: 2 pad: 1 "
+                                                       "round_mode: FLOOR }")
+    out = convert_and_run(tmp_path, body, {"x": x})["y"]
+    check("Pooling", out, ref_pool(x, method, (3, 3), (1, 1), (2, 2), ceil=False))
+
+
 def test_max_pool_ties(tmp_path):
     x = RNG.integers(-2, 3, size=(1, 2, 7, 7)).astype(np.float32)  # many equal maxima
     body = layer_text("pool", "Pooling", ["x"], ["y"], "pooling_param { pool: MAX kernel_size: 3 "

@@ -66,20 +66,22 @@ def ref_deconv(x, weight, bias, pad=(0, 0), stride=(1, 1), dilation=(1, 1), grou
     return out
 
 
-def ref_pooled_size(size, kernel, pad, stride):
-    """PoolingLayer::Reshape (CEIL): the last window must start inside the image or left pad."""
-    pooled = int(math.ceil((size + 2 * pad - kernel) / stride)) + 1
+def ref_pooled_size(size, kernel, pad, stride, ceil=True):
+    """PoolingLayer::Reshape (round_mode CEIL by default, or FLOOR); with padding, a last
+    window starting in the bottom padding is dropped."""
+    rounding = math.ceil if ceil else math.floor
+    pooled = int(rounding((size + 2 * pad - kernel) / stride)) + 1
     if pad > 0 and (pooled - 1) * stride >= size + pad:
         pooled -= 1
     return pooled
 
 
-def ref_pool(x, method, kernel, pad=(0, 0), stride=(1, 1)):
+def ref_pool(x, method, kernel, pad=(0, 0), stride=(1, 1), ceil=True):
     """PoolingLayer::Forward_cpu, loop for loop: MAX over in-image cells; AVE = sum of in-image
     cells / cells of the window inside [-pad, size + pad)."""
     n, c, h, w = x.shape
     (kh, kw), (ph, pw), (sh, sw) = kernel, pad, stride
-    oh, ow = ref_pooled_size(h, kh, ph, sh), ref_pooled_size(w, kw, pw, sw)
+    oh, ow = ref_pooled_size(h, kh, ph, sh, ceil), ref_pooled_size(w, kw, pw, sw, ceil)
     out = np.zeros((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):
