@@ -218,6 +218,16 @@ def _compare_with_reference(title, tmp, net, blobs, given, cotangent, tol=1e-4):
     assert MEASURED_NETS[title] < tol
 
 
+def _assert_rows_are_independent(model, input_blob, x, output_blob, cotangent):
+    """A batch of rows (dynamic batch) gives each row the gradient it gets alone."""
+    run = runner(model, double=False)
+    _, together = run({input_blob: x, f"{output_blob}_grad": cotangent})
+    for row in range(len(x)):
+        _, alone = run({input_blob: x[row:row + 1],
+                        f"{output_blob}_grad": cotangent[row:row + 1]})
+        np.testing.assert_allclose(together[row:row + 1], alone, rtol=1e-5, atol=1e-6)
+
+
 # ---- the tests ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def caffenet(tmp_path_factory):
@@ -246,11 +256,7 @@ def test_caffenet_dynamic_batch_gives_each_row_its_own_gradient(caffenet):
     x = np.random.default_rng(3).uniform(-100, 100, (2, 3, 103, 103)).astype(np.float32)
     onehot = np.zeros((2, 100), dtype=np.float32)
     onehot[0, 5], onehot[1, 71] = 1.0, 1.0
-    run = runner(model, double=False)
-    _, both = run({"data": x, "fc8_grad": onehot})
-    for row in range(2):
-        _, single = run({"data": x[row:row + 1], "fc8_grad": onehot[row:row + 1]})
-        np.testing.assert_allclose(both[row:row + 1], single, rtol=1e-5, atol=1e-6)
+    _assert_rows_are_independent(model, "data", x, "fc8", onehot)
 
 
 def test_fc6_generator_vjp_d_feat_matches_numpy_reference(tmp_path):
@@ -335,19 +341,34 @@ def _as_type(model: onnx.ModelProto, elem_type: int) -> onnx.ModelProto:
     return copy
 
 
-def test_inception_block_through_the_converter_matches_finite_differences(tmp_path):
-    """Fan-out into three branches (gradients summed), Concat, ceil-mode MAX pooling, a
-    padded stride-1 MAX pool, LRN and AVE pooling with Caffe's border divisor (the
-    converter's correction Mul): float64 VJP of the converted graph vs central differences."""
+@pytest.fixture
+def inception_block(tmp_path):
+    """Converter for the block's prototxt with seeded synthetic weights: batch -> model."""
     (tmp_path / "block.prototxt").write_text(INCEPTION_PROTOTXT)
     rng = np.random.default_rng(8)
     blobs = {name: [rng.normal(0, 0.5, shape).astype(np.float32),
                     rng.normal(0, 0.1, shape[0]).astype(np.float32)]
              for name, shape in INCEPTION_WEIGHTS.items()}
     write_caffemodel(tmp_path / "block.caffemodel", blobs)
-    forward = caffe_to_onnx(tmp_path / "block.prototxt", tmp_path / "block.caffemodel",
-                            outputs=["fc"])
+    return lambda batch: caffe_to_onnx(tmp_path / "block.prototxt",
+                                       tmp_path / "block.caffemodel", outputs=["fc"],
+                                       batch=batch)
+
+
+def test_inception_block_through_the_converter_matches_finite_differences(inception_block):
+    """Fan-out into three branches (gradients summed), Concat, ceil-mode MAX pooling, a
+    padded stride-1 MAX pool, LRN and AVE pooling with Caffe's border divisor (the
+    converter's correction Mul): float64 VJP of the converted graph vs central differences."""
+    forward = inception_block(1)
     assert {"Concat", "AveragePool", "LRN", "MaxPool"} <= {n.op_type for n in forward.graph.node}
-    x = rng.uniform(-1, 1, (1, 3, 10, 10))
+    x = np.random.default_rng(9).uniform(-1, 1, (1, 3, 10, 10))
     check_vjp("converted inception block", lambda t: _as_type(forward, t), {"data": x},
               ["data"], ["fc"], max_cells=64)
+
+
+def test_inception_block_with_dynamic_batch_differentiates_each_row(inception_block):
+    model = build_vjp(inception_block("dynamic"), ["data"], ["fc"])
+    rng = np.random.default_rng(10)
+    x = rng.uniform(-1, 1, (3, 3, 10, 10)).astype(np.float32)
+    v = rng.normal(0, 1, (3, 5)).astype(np.float32)
+    _assert_rows_are_independent(model, "data", x, "fc", v)
