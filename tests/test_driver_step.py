@@ -147,3 +147,23 @@ def test_loop_model_equals_the_driven_loop(nets):
         assert rel(driven.acts[sample], outputs["acts"][:, sample]) <= 1e-5
         assert rel(np.stack(driven.codes[sample]), outputs["codes"][:, sample]) <= 1e-5
     assert rel(driven.images, outputs["final_image"]) <= 1e-5
+
+
+def test_nan_gradient_skips_the_update_and_reports_act_0_norm_1e_12(tmp_path):
+    """‖g‖ NaN → image unchanged, act recorded as 0, norm 1e-12; then h = 0 stops the run."""
+    from converters.caffe.writer import write_caffemodel
+    nets = write_tiny_nets(tmp_path)
+    _, weights = tiny_weights(0)
+    weights["conv1"][0][3] = np.nan
+    write_caffemodel(nets.classifier_caffemodel, weights,
+                     layer_types={"conv1": "Convolution", "fc6": "InnerProduct", "fc8": "InnerProduct"})
+    nets.classifier = TinyClassifier(weights)
+    step_model = build_step_model(files_of(nets), "conv1", 1, "bound")
+    result = run_samples(step_model, start_code(0), [unit_index(step_model.shapes, "conv1", 3, 1)],
+                         Schedule(5, 8.0, 1e-10, 0.99), bounds=BOUNDS, record_codes=True)
+    reference = reference_run(nets, start_code(0), act_layer="conv1", unit=3, xy=1, n_iters=5,
+                              lr_start=8.0, lr_end=1e-10, l2=0.99, bounds=BOUNDS)
+    assert reference.net_norms == [1e-12] and reference.gen_norms == [0.0]
+    assert list(result.iterations) == [1] and result.acts[0] == [0.0]
+    assert result.net_grad_norms[0] == [float(np.float32(1e-12))] and result.gen_grad_norms[0] == [0.0]
+    np.testing.assert_array_equal(result.codes[0][0], reference.codes[0])
