@@ -121,3 +121,34 @@ def test_bad_flags_give_one_clear_line(tiny, tmp_path, flags, message):
     assert len(lines) == 1, done.stderr
     assert message in lines[0] and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_image_code_is_the_encoders_fc6_after_relu6(tiny, tmp_path):
+    """Experiment 3's start: the full forward's fc6 blob (after the in-place relu6)."""
+    from PIL import Image
+
+    from reproduce.encoder import encode_image, load_mean_image, preprocess
+    from reproduce.nets import encoder_forward
+    nets, _ = tiny
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+    np.save(tmp_path / "mean.npy", rng.uniform(90, 130, (12, 12, 3)).astype(np.float32))
+    mean = load_mean_image(tmp_path / "mean.npy")
+    code = encode_image(encoder_forward(nets.classifier_prototxt, nets.classifier_caffemodel, "fc6"),
+                        tmp_path / "photo.png", mean, "fc6")
+    _, cache = nets.classifier.forward(preprocess(tmp_path / "photo.png", mean, (9, 9)), "fc8")
+    assert code.shape == (1, 10) and (code >= 0).all()
+    np.testing.assert_allclose(code, cache["relu6"], rtol=1e-5, atol=1e-5)
+
+
+def test_init_file_with_a_code_of_the_wrong_size_is_one_line(tiny, tmp_path):
+    nets, bound = tiny
+    from PIL import Image
+    Image.new("RGB", (12, 12), (10, 20, 30)).save(tmp_path / "photo.png")
+    np.save(tmp_path / "mean.npy", np.zeros((12, 12, 3), np.float32))
+    done = act_max("--unit", "1", "--init_file", str(tmp_path / "photo.png"), "--mean_file",
+                   str(tmp_path / "mean.npy"), "--encoder_definition", str(nets.classifier_prototxt),
+                   "--encoder_weights", str(nets.classifier_caffemodel), "--output_dir", str(tmp_path),
+                   *net_flags(nets, bound))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "--opt_layer fc6: the encoder's blob has 10 values, the generator's code 16" in done.stderr
