@@ -130,6 +130,8 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
     model.graph.output.extend(_value_info(current[blob], blob, dynamic) for blob in wanted)
     model.opset_import.add(domain="", version=OPSET)
     model.ir_version, model.producer_name = 8, "dgn-am caffe2onnx"
+    log.debug("converted %d Caffe layers into %d ONNX nodes; outputs %s", len(layers),
+              len(model.graph.node), ", ".join(wanted))
     return model
 
 
