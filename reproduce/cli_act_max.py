@@ -121,7 +121,7 @@ def start_codes(args: argparse.Namespace, pairs: list[tuple[int, int]], code_siz
 
 
 def save_sample(args: argparse.Namespace, sample: Sample, result: LoopResult, index: int,
-                schedule: Schedule, trace_path: str) -> Path:
+                trace_path: str) -> Path:
     """Writes the result image (JPEG + PNG), the trace and the debug images of one sample."""
     name = result_file_name(args.act_layer, sample.unit, args.n_iters, args.L2, args.start_lr,
                             sample.seed)
@@ -181,8 +181,7 @@ def run_act_max(args: argparse.Namespace) -> list[tuple[Sample, Path, list[float
                              record_codes=bool(args.trace), record_stepped=bool(args.debug),
                              progress=f"{args.act_layer} units {chunk_pairs[0][0]}…")
         for index, sample in enumerate(samples):
-            path = save_sample(args, sample, result, index, schedule,
-                               trace_path_for(args, sample, len(pairs) > 1))
+            path = save_sample(args, sample, result, index, trace_path_for(args, sample, len(pairs) > 1))
             outcomes.append((sample, path, result.acts[index]))
     return outcomes
 
