@@ -95,6 +95,9 @@ def _corrupt(files: Path, case: str) -> tuple[list[str], str]:
         write_caffemodel(weights, dict(WEIGHTS, fc=[np.ones((4, 47), np.float32),
                                                     np.zeros(4, np.float32)]))
         return [proto, weights], "(4, 47)"
+    if case == "layer missing from caffemodel":
+        write_caffemodel(weights, {"conv": WEIGHTS["conv"]})
+        return [proto, weights], "layer fc"
     if case == "bottom not produced":
         proto.write_text(NET.replace('bottom: "conv" top: "fc"', 'bottom: "convv" top: "fc"'))
         return [proto, weights], "convv"
@@ -112,6 +115,7 @@ def _corrupt(files: Path, case: str) -> tuple[list[str], str]:
 BAD_INPUTS = ["malformed prototxt", "unknown field", "truncated caffemodel", "empty caffemodel",
               "random bytes caffemodel", "missing prototxt", "missing caffemodel",
               "unknown layer", "unsupported known type", "weight shape mismatch",
+              "layer missing from caffemodel",
               "bottom not produced", "binary file as prototxt", "bad batch", "bad end",
               "bad output"]
 

@@ -43,8 +43,9 @@ def layer_blobs(layer: CaffeLayer, expected_shapes: Sequence[Sequence[int]],
             layer, [tuple(int(d) for d in shape) for shape in expected_shapes], roles)]
         layer.legacy_blob_shapes = False
     if not layer.blobs:
-        raise CaffeError(f"layer {layer.name} ({layer.type}) has no weights in the caffemodel "
-                         f"(needs {len(expected_shapes)} blob(s): {', '.join(roles)})")
+        raise CaffeError(f"layer {layer.name} ({layer.type}) has no weights: the caffemodel "
+                         f"has no layer of that name, or none was given (needs "
+                         f"{len(expected_shapes)} blob(s): {', '.join(roles)})")
     if len(layer.blobs) != len(expected_shapes):
         raise CaffeError(f"layer {layer.name} ({layer.type}): the caffemodel has "
                          f"{len(layer.blobs)} blob(s), the prototxt implies "
