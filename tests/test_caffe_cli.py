@@ -147,3 +147,10 @@ def test_written_file_is_the_api_model(files):
     assert result.returncode == 0, result.stderr
     expected = caffe_to_onnx(files / "net.prototxt", files / "net.caffemodel", outputs=["conv"])
     assert onnx.load(files / "net.onnx") == expected
+
+
+def test_output_file_has_the_usual_permissions(files):
+    assert caffe2onnx("net.prototxt", "net.caffemodel", "-o", "net.onnx", cwd=files).returncode == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (files / "net.onnx").stat().st_mode & 0o777 == 0o666 & ~mask

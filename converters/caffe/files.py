@@ -13,6 +13,12 @@ class CaffeError(Exception):
     """A user-facing problem with an input file or option; str() is the one line to show."""
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary stream to a temporary file beside `path`, renamed over `path` when the block
@@ -21,6 +27,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                          dir=target.parent)
     try:
+        os.chmod(temp_name, 0o666 & ~_current_umask())  # as open() would create it
         with os.fdopen(handle, "wb") as stream:
             yield stream
         os.replace(temp_name, target)
