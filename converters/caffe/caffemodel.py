@@ -11,63 +11,13 @@ data 5, shape 7 (BlobShape.dim 1), double_data 8.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-
 import numpy as np
 
 from converters.caffe.files import CaffeError, read_bytes
+from converters.caffe.protowire import (FIXED32, FIXED64, LENGTH, VARINT, WireError, fields,
+                                        packed_varints)
 
-_VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
 _LEGACY_DIMS = (1, 2, 3, 4)  # num, channels, height, width
-
-
-class WireError(ValueError):
-    """The bytes are not a well-formed protobuf message."""
-
-
-def _varint(buffer: memoryview, position: int, end: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if position >= end or shift > 63:
-            raise WireError("truncated varint")
-        byte = buffer[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
-
-
-def fields(buffer: memoryview, start: int, end: int) -> Iterator[tuple[int, int, object]]:
-    """(field number, wire type, value) of one message; length-delimited values are
-    (start, end) offsets into `buffer`, fixed-width values their raw bytes' offsets too."""
-    position = start
-    while position < end:
-        key, position = _varint(buffer, position, end)
-        number, wire_type = key >> 3, key & 7
-        if number == 0:
-            raise WireError("field number 0")
-        if wire_type == _VARINT:
-            value, position = _varint(buffer, position, end)
-        elif wire_type == _LENGTH:
-            length, position = _varint(buffer, position, end)
-            value, position = (position, position + length), position + length
-        elif wire_type in (_FIXED32, _FIXED64):
-            width = 4 if wire_type == _FIXED32 else 8
-            value, position = (position, position + width), position + width
-        else:
-            raise WireError(f"unsupported wire type {wire_type}")
-        if position > end:
-            raise WireError("field runs past the end of its message")
-        yield number, wire_type, value
-
-
-def _packed_varints(buffer: memoryview, span: tuple[int, int]) -> list[int]:
-    values, position = [], span[0]
-    while position < span[1]:
-        value, position = _varint(buffer, position, span[1])
-        values.append(value)
-    return values
 
 
 def _blob(buffer: memoryview,
@@ -78,14 +28,14 @@ def _blob(buffer: memoryview,
     shape: list[int] | None = None
     chunks: list[np.ndarray] = []
     for number, wire_type, value in fields(buffer, *span):
-        if number in _LEGACY_DIMS and wire_type == _VARINT:
+        if number in _LEGACY_DIMS and wire_type == VARINT:
             legacy[number - 1] = value
-        elif number == 7 and wire_type == _LENGTH:
+        elif number == 7 and wire_type == LENGTH:
             shape = []
             for dim_number, dim_type, dim in fields(buffer, *value):
                 if dim_number == 1:
-                    shape += _packed_varints(buffer, dim) if dim_type == _LENGTH else [dim]
-        elif number in (5, 8) and wire_type in (_LENGTH, _FIXED32, _FIXED64):
+                    shape += packed_varints(buffer, dim) if dim_type == LENGTH else [dim]
+        elif number in (5, 8) and wire_type in (LENGTH, FIXED32, FIXED64):
             dtype = "<f4" if number == 5 else "<f8"
             chunk = np.frombuffer(buffer[value[0]:value[1]], dtype=dtype)
             chunks.append(chunk if number == 5 else chunk.astype(np.float32))
@@ -98,7 +48,7 @@ def _layer(buffer: memoryview, span: tuple[int, int], name_field: int,
            blob_field: int) -> tuple[str, list[tuple[np.ndarray, list[int] | None, list[int]]]]:
     name, blobs = "", []
     for number, wire_type, value in fields(buffer, *span):
-        if wire_type != _LENGTH:
+        if wire_type != LENGTH:
             continue
         if number == name_field:
             name = bytes(buffer[value[0]:value[1]]).decode("utf-8", "replace")
@@ -120,7 +70,7 @@ def read_caffemodel(path: str | os.PathLike) -> dict[str, tuple[list[np.ndarray]
     weights: dict[str, tuple[list[np.ndarray], bool]] = {}
     try:
         for number, wire_type, value in fields(buffer, 0, len(buffer)):
-            if wire_type == _LENGTH and number in (100, 2):
+            if wire_type == LENGTH and number in (100, 2):
                 name, blobs = _layer(buffer, value, *((1, 7) if number == 100 else (4, 6)))
                 weights[name] = _shaped(path, name, blobs)
     except WireError as error:

@@ -14,23 +14,10 @@ import os
 import onnx
 
 from converters.caffe.files import atomic_output
+from converters.caffe.protowire import length_delimited_header
 
 _GRAPH_FIELD = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number
 _INITIALIZER_FIELD = onnx.GraphProto.DESCRIPTOR.fields_by_name["initializer"].number
-_LENGTH_DELIMITED = 2
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _key(field_number: int) -> bytes:
-    return _varint(field_number << 3 | _LENGTH_DELIMITED)
 
 
 def _copy_fields(source, target, skip: str) -> None:
@@ -52,13 +39,14 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike) -> None:
     _copy_fields(model, shell, skip="graph")
     _copy_fields(model.graph, graph, skip="initializer")
     graph_bytes = graph.SerializeToString()
-    sizes = [tensor.ByteSize() for tensor in model.graph.initializer]
-    graph_size = len(graph_bytes) + sum(len(_key(_INITIALIZER_FIELD)) + len(_varint(size)) + size
-                                        for size in sizes)
+    headers = [length_delimited_header(_INITIALIZER_FIELD, tensor.ByteSize())
+               for tensor in model.graph.initializer]
+    graph_size = len(graph_bytes) + sum(len(header) + tensor.ByteSize() for header, tensor
+                                        in zip(headers, model.graph.initializer))
     with atomic_output(path) as stream:
         stream.write(shell.SerializeToString())
-        stream.write(_key(_GRAPH_FIELD) + _varint(graph_size))
+        stream.write(length_delimited_header(_GRAPH_FIELD, graph_size))
         stream.write(graph_bytes)
-        for tensor, size in zip(model.graph.initializer, sizes):
-            stream.write(_key(_INITIALIZER_FIELD) + _varint(size))
+        for header, tensor in zip(headers, model.graph.initializer):
+            stream.write(header)
             stream.write(tensor.SerializeToString())

@@ -17,11 +17,14 @@ import numpy as np
 from google.protobuf import text_format
 
 from converters.caffe import schema
-from converters.caffe.files import atomic_write_bytes
+from converters.caffe.files import atomic_output, atomic_write_bytes
+from converters.caffe.protowire import length_delimited_header
 from converters.caffe.legacy_types import TYPE_TO_V0_NAME, TYPE_TO_V1_ENUM
 
 LAYOUTS = ("v2", "v1", "v0")
 _LEGACY_DIM_FIELDS = ("num", "channels", "height", "width")
+_LAYER_FIELD = schema.NetParameter.DESCRIPTOR.fields_by_name["layer"].number
+_LAYERS_FIELD = schema.NetParameter.DESCRIPTOR.fields_by_name["layers"].number
 
 
 def _blob_message(array: np.ndarray, legacy_dims: bool, layer: str):
@@ -47,25 +50,20 @@ def _guess_type(name: str, blobs: Sequence[np.ndarray]) -> str:
     raise ValueError(f"layer {name}: give its type in layer_types (legacy layouts need one)")
 
 
-def _net_message(layer_blobs: Mapping[str, Sequence[np.ndarray]], layout: str,
-                 layer_types: Mapping[str, str], net_name: str):
-    net = schema.RAW.NetParameter(name=net_name)
-    for name, blobs in layer_blobs.items():
-        layer_type = layer_types.get(name) or ("" if layout == "v2" else _guess_type(name, blobs))
-        messages = [_blob_message(np.asarray(blob), layout != "v2", name) for blob in blobs]
-        if layout == "v2":
-            net.layer.add(name=name, type=layer_type, blobs=messages)
-        elif layout == "v1":
-            if layer_type not in TYPE_TO_V1_ENUM:
-                raise ValueError(f"layer {name}: type {layer_type} has no V1 enum value")
-            net.layers.add(name=name, type=TYPE_TO_V1_ENUM[layer_type], blobs=messages)
-        else:
-            if layer_type not in TYPE_TO_V0_NAME:
-                raise ValueError(f"layer {name}: type {layer_type} did not exist in V0 files")
-            net.layers.add().layer.CopyFrom(
-                schema.RAW.V0LayerParameter(name=name, type=TYPE_TO_V0_NAME[layer_type],
-                                            blobs=messages))
-    return net
+def _layer_message(name: str, blobs: Sequence[np.ndarray], layout: str, layer_type: str):
+    """(NetParameter field number, serialised layer) of one layer in `layout`."""
+    messages = [_blob_message(np.asarray(blob), layout != "v2", name) for blob in blobs]
+    if layout == "v2":
+        return _LAYER_FIELD, schema.RAW.LayerParameter(name=name, type=layer_type, blobs=messages)
+    if layout == "v1":
+        if layer_type not in TYPE_TO_V1_ENUM:
+            raise ValueError(f"layer {name}: type {layer_type} has no V1 enum value")
+        return _LAYERS_FIELD, schema.RAW.V1LayerParameter(
+            name=name, type=TYPE_TO_V1_ENUM[layer_type], blobs=messages)
+    if layer_type not in TYPE_TO_V0_NAME:
+        raise ValueError(f"layer {name}: type {layer_type} did not exist in V0 files")
+    return _LAYERS_FIELD, schema.RAW.V1LayerParameter(layer=schema.RAW.V0LayerParameter(
+        name=name, type=TYPE_TO_V0_NAME[layer_type], blobs=messages))
 
 
 def write_caffemodel(path: str | os.PathLike, layer_blobs: Mapping[str, Sequence[np.ndarray]], *,
@@ -79,8 +77,16 @@ def write_caffemodel(path: str | os.PathLike, layer_blobs: Mapping[str, Sequence
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
-    net = _net_message(layer_blobs, layout, dict(layer_types or {}), net_name)
-    atomic_write_bytes(path, net.SerializeToString())
+    types = dict(layer_types or {})
+    with atomic_output(path) as stream:  # one layer at a time: no whole-file copy in memory
+        stream.write(schema.RAW.NetParameter(name=net_name).SerializeToString())
+        for name, blobs in layer_blobs.items():
+            layer_type = types.get(name) or ("" if layout == "v2" else _guess_type(name, blobs))
+            field_number, layer = _layer_message(name, blobs, layout, layer_type)
+            serialised = layer.SerializeToString()
+            del layer
+            stream.write(length_delimited_header(field_number, len(serialised)))
+            stream.write(serialised)
 
 
 def write_prototxt(path: str | os.PathLike, net: schema.NetParameter) -> None:
