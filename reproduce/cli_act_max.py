@@ -122,7 +122,13 @@ def start_codes(args: argparse.Namespace, pairs: list[tuple[int, int]], code_siz
 
 def save_sample(args: argparse.Namespace, sample: Sample, result: LoopResult, index: int,
                 trace_path: str) -> Path:
-    """Writes the result image (JPEG + PNG), the trace and the debug images of one sample."""
+    """Writes the result image (JPEG + PNG), the trace and the debug images of one sample.
+
+    Debug images are each iteration's crop after the net's update (the release's `x`), named
+    NNN.jpg, plus the result as {n_iters:03d}.jpg. The release passes `x` to its writer without
+    the BGR → RGB swap it applies to the result; we swap here too, as the published strip
+    (natural colours) shows.
+    """
     name = result_file_name(args.act_layer, sample.unit, args.n_iters, args.L2, args.start_lr,
                             sample.seed)
     path = Path(args.output_dir) / name
