@@ -216,3 +216,13 @@ def test_graph_names_carry_blob_names(tmp_path):
     produced = [output for node in model.graph.node for output in node.output]
     assert len(produced) == len(set(produced))
     assert {"conv1", "pool1", "norm1", "fc", "prob"} <= set(produced)
+
+
+def test_layers_beyond_the_requested_outputs_are_not_converted(tmp_path):
+    text = SMALL_NET_V2 + 'layer { name: "acc" type: "Accuracy" bottom: "prob" top: "acc" }\n'
+    with pytest.raises(CaffeError, match="unsupported Caffe layer type 'Accuracy'"):
+        _run(tmp_path, text)
+    model, out = _run(tmp_path, text, outputs=["prob"])
+    np.testing.assert_array_equal(out["prob"], _run(tmp_path, SMALL_NET_V2)[1]["prob"])
+    model, _ = _run(tmp_path, text, outputs=["pool1"])
+    assert {n.op_type for n in model.graph.node} == {"Conv", "Relu", "MaxPool"}

@@ -46,6 +46,20 @@ def default_outputs(layers: Sequence[CaffeLayer]) -> list[str]:
     return list(available)
 
 
+def layers_needed_for(layers: Sequence[CaffeLayer], wanted: Sequence[str]) -> list[CaffeLayer]:
+    """The layers whose writes reach the final values of `wanted` blobs (walking back, an
+    in-place layer hands the need on to the earlier writers of its blob); the others are
+    skipped, so e.g. an unsupported layer beyond the requested outputs does not matter.
+    Input layers are always kept: the graph takes every input the Caffe net declares."""
+    pending, needed = set(wanted), []
+    for layer in reversed(layers):
+        if layer.type == "Input" or pending & set(layer.tops):
+            needed.append(layer)
+            pending.difference_update(layer.tops)
+            pending.update(layer.bottoms)
+    return needed[::-1]
+
+
 def _value_info(tensor: Tensor, name: str, dynamic: bool) -> onnx.ValueInfoProto:
     dims: list[int | str] = list(tensor.shape)
     if dynamic and dims:
@@ -95,6 +109,7 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
         if blob not in known_blobs:
             where = f"up to layer {end}" if end else "in the net"
             raise CaffeError(f"--output {blob}: no blob of that name {where} ({net.prototxt})")
+    layers = layers_needed_for(layers, wanted)
     last_writer = {top: index for index, layer in enumerate(layers) for top in layer.tops}
     graph = GraphBuilder(known_blobs | {layer.name for layer in layers}, dynamic)
     current: dict[str, Tensor] = {}
