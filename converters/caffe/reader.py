@@ -92,7 +92,12 @@ def _unsupported_layer_behind(net: schema.NetParameter) -> str | None:
 
 
 def parse_prototxt(path: str | os.PathLike) -> schema.NetParameter:
-    """Parses a text prototxt; a syntax error becomes one line `FILE:LINE:COL : problem`."""
+    """Parses a text prototxt; a syntax error becomes one line `FILE:LINE:COL : problem`.
+
+    The schema holds the parameters of supported layer types and of common others. When a
+    field is unknown to it, the file is re-read skipping unknown fields: if it then holds a
+    layer of an unsupported type (whose parameters are what the schema lacks), that layer is
+    what gets reported; otherwise the original error with its line number is."""
     text = _decode_text(path)
     net = schema.NetParameter()
     try:
