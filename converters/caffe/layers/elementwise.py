@@ -47,8 +47,8 @@ def _fold(graph: GraphBuilder, layer: CaffeLayer, op_type: str, bottoms: list[Te
     return value
 
 
-def _broadcast(graph: GraphBuilder, layer: CaffeLayer, operand: Tensor | np.ndarray,
-               axis: int, rank: int, hint: str) -> str:
+def _broadcast(graph: GraphBuilder, operand: Tensor | np.ndarray, axis: int, rank: int,
+               hint: str) -> str:
     """The operand laid out to broadcast against the bottom from `axis` on (trailing 1s)."""
     shape = tuple(operand.shape)
     target = (*shape, *([1] * (rank - axis - len(shape))))
@@ -70,7 +70,7 @@ def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]
             raise CaffeError(f"layer {layer.name}: Scale with two bottoms and bias_term "
                              "is not supported")
         axis = canonical_axis(layer, param.axis, rank)
-        operand = _broadcast(graph, layer, bottoms[1], axis, rank, f"{layer.name}/{role}")
+        operand = _broadcast(graph, bottoms[1], axis, rank, f"{layer.name}/{role}")
         return [graph.op(op_type, [bottom.name, operand], bottom.shape, layer.name)]
     axis = canonical_axis(layer, param.axis, rank)
     count = rank - axis if param.num_axes == -1 else param.num_axes
@@ -79,11 +79,11 @@ def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]
     shape = tuple(bottom.shape[axis:axis + count])
     roles = [role] + (["bias"] if bias_term else [])
     blobs = layer_blobs(layer, [shape] * len(roles), roles)
-    value = graph.op(op_type, [bottom.name, _broadcast(graph, layer, blobs[0], axis, rank,
+    value = graph.op(op_type, [bottom.name, _broadcast(graph, blobs[0], axis, rank,
                                                        f"{layer.name}/{role}")],
                      bottom.shape, layer.name if not bias_term else f"{layer.name}/scaled")
     if bias_term:
-        bias = _broadcast(graph, layer, blobs[1], axis, rank, f"{layer.name}/bias")
+        bias = _broadcast(graph, blobs[1], axis, rank, f"{layer.name}/bias")
         value = graph.op("Add", [value.name, bias], bottom.shape, layer.name)
     return [value]
 
