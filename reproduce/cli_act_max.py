@@ -47,12 +47,13 @@ def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--unit", metavar="unit", type=int, help="a unit to visualize e.g. [0, 999]")
     add("--n_iters", metavar="iter", type=int, default=10, help="number of iterations")
-    add("--L2", metavar="w", type=float, default=1.0, nargs="?", help="L2 weight")
-    add("--start_lr", metavar="lr", type=float, default=2.0, nargs="?", help="learning rate")
-    add("--end_lr", metavar="lr", type=float, default=-1.0, nargs="?",
+    add("--L2", metavar="w", type=float, default=1.0, const=1.0, nargs="?", help="L2 weight")
+    add("--start_lr", metavar="lr", type=float, default=2.0, const=2.0, nargs="?", help="learning rate")
+    add("--end_lr", metavar="lr", type=float, default=-1.0, const=-1.0, nargs="?",
         help="ending learning rate (< 0: the start rate)")
-    add("--seed", metavar="n", type=int, default=0, nargs="?", help="random seed")
-    add("--xy", metavar="n", type=int, default=0, nargs="?", help="spatial position for conv units")
+    add("--seed", metavar="n", type=int, default=0, const=0, nargs="?", help="random seed")
+    add("--xy", metavar="n", type=int, default=0, const=0, nargs="?",
+        help="spatial position for conv units")
     add("--opt_layer", metavar="s", type=str, default="fc6",
         help="layer at which we optimize a code (the encoder blob for --init_file)")
     add("--act_layer", metavar="s", type=str, default="fc8", help="layer at which we activate a neuron")

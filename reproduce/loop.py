@@ -60,7 +60,7 @@ def run_loop(runner: StepRunner, start_codes: np.ndarray, units: np.ndarray, sch
                         net_grad_norms=[[] for _ in units], gen_grad_norms=[[] for _ in units],
                         images=np.empty(0, np.float32), codes=[[] for _ in units],
                         stepped=[[] for _ in units])
-    bar = tqdm(range(schedule.n_iters), desc=progress, disable=progress is None, leave=False)
+    bar = tqdm(range(schedule.n_iters), desc=progress, disable=progress is None)
     for iteration in bar:
         report = runner.step(schedule.step_size(iteration), schedule.l2_factor,
                              fetch_code=record_codes, fetch_stepped=record_stepped)
