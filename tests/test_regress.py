@@ -66,3 +66,18 @@ def test_record_refuses_a_used_folder_and_reserved_flags(recorded, tmp_path, cap
     assert reproduce_cli("regress", "record", str(tmp_path / "new"), "--", "--unit", "1",
                          "--trace", "x.npz") == 2
     assert "--trace: set by regress itself" in capsys.readouterr().err
+
+
+def test_another_stack_is_judged_one_iteration_at_a_time(recorded, tmp_path, capsys):
+    """A reference from another stack (here: other thread count) uses the one-iteration criterion."""
+    import json
+    import shutil
+    other = tmp_path / "other"
+    shutil.copytree(recorded, other)
+    record = json.loads((other / "reference.json").read_text())
+    record["stack"]["threads"] = 7
+    (other / "reference.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert reproduce_cli("regress", "compare", str(other)) == 0
+    out = capsys.readouterr().out
+    assert "numeric stack differs (threads)" in out and "same   one iteration" in out
