@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnx
+from tqdm import tqdm
 
 from reproduce.errors import UserError
 from reproduce.loop import LoopResult, Schedule, run_loop
@@ -50,13 +51,19 @@ def code_mode(clip: bool, bounded: bool) -> str:
 
 def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: str) -> StepModel:
     """Converts both nets (batch fixed), builds their VJP graphs and the fused step graph."""
-    gen = generator_vjp(files.generator_definition, files.generator_weights, gen_in=files.gen_in,
-                        gen_out=files.gen_out, batch=batch)
-    net, net_in = net_vjp(files.net_definition, files.net_weights, act_layer=act_layer, batch=batch)
-    shapes = step_shapes(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
-                         act_layer=act_layer)
-    model = build_step_graph(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
-                             act_layer=act_layer, mode=mode)
+    with tqdm(total=3, desc=f"step graph ({act_layer}, batch {batch})", leave=False,
+              disable=None) as bar:
+        gen = generator_vjp(files.generator_definition, files.generator_weights,
+                            gen_in=files.gen_in, gen_out=files.gen_out, batch=batch)
+        bar.update()
+        net, net_in = net_vjp(files.net_definition, files.net_weights, act_layer=act_layer,
+                              batch=batch)
+        bar.update()
+        shapes = step_shapes(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
+                             act_layer=act_layer)
+        model = build_step_graph(gen, net, gen_in=files.gen_in, gen_out=files.gen_out,
+                                 net_in=net_in, act_layer=act_layer, mode=mode)
+        bar.update()
     return StepModel(model, shapes, mode)
 
 
