@@ -123,13 +123,18 @@ def test_relu_and_leaky_relu_match_finite_differences(shape, seed):
 
 
 @pytest.mark.parametrize("op_type,attrs,slope", [("Relu", {}, 0.0),
-                                                 ("LeakyRelu", {"alpha": 0.3}, 0.3)])
+                                                 ("LeakyRelu", {"alpha": 0.3}, 0.3),
+                                                 ("LeakyRelu", {"alpha": 1.5}, 1.5),
+                                                 ("LeakyRelu", {"alpha": -0.2}, -0.2)])
 def test_relu_at_exactly_zero_takes_the_negative_slope(op_type, attrs, slope):
     x = np.array([[-1.0, 0.0, 2.0]], dtype=np.float32)
     model = build_vjp(single_node_model(op_type, {"x": x}, attrs, TensorProto.FLOAT),
                       ["x"], ["y0"])
     _, grad = runner(model, double=False)({"x": x, "y0_grad": np.ones_like(x)})
     np.testing.assert_array_equal(grad, np.array([[slope, slope, 1.0]], dtype=np.float32))
+    _, grad = runner(model, double=False)({"x": x, "y0_grad": np.full_like(x, 0.7)})
+    expected = np.float32(0.7) * np.array([[slope, slope, 1.0]], dtype=np.float32)
+    np.testing.assert_array_equal(grad, expected)  # exactly g or g * slope, as Caffe
 
 
 UNARY = {"Sigmoid": (-3, 3), "Tanh": (-2, 2), "Exp": (-2, 2), "Sqrt": (0.2, 3), "Log": (0.2, 3),

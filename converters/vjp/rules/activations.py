@@ -6,12 +6,18 @@ from converters.vjp.rules import register
 
 
 def _leaky(ctx, node, grads, negative_slope: float):
-    """Caffe ReLU backward: slope 1 where x > 0, else negative_slope (x == 0 included)."""
+    """Caffe ReLU backward, a product: dx = g * ((x > 0) + negative_slope * (x <= 0)), so
+    x == 0 takes the negative side (and a NaN in g propagates, as in Caffe). The factor is
+    max(x > 0, slope) for 0 <= slope <= 1 (exact, and cheaper than Where at run time)."""
     g, x = grads[0], node.input[0]
-    zero = ctx.const(0, like=x)
-    positive = ctx.emit("Greater", [x, zero])
-    negative_side = ctx.scale(g, negative_slope, like=x) if negative_slope else zero
-    return [ctx.emit("Where", [positive, g, negative_side])]
+    positive = ctx.emit("Greater", [x, ctx.const(0, like=x)])
+    factor = ctx.emit("Cast", [positive], to=ctx.elem_type(x))
+    if 0 < negative_slope <= 1:
+        factor = ctx.emit("Max", [factor, ctx.const(negative_slope, like=x)])
+    elif negative_slope != 0:
+        factor = ctx.emit("Where", [positive, ctx.const(1, like=x),
+                                    ctx.const(negative_slope, like=x)])
+    return [ctx.emit("Mul", [g, factor])]
 
 
 @register("Relu")
