@@ -226,3 +226,22 @@ def test_layers_beyond_the_requested_outputs_are_not_converted(tmp_path):
     np.testing.assert_array_equal(out["prob"], _run(tmp_path, SMALL_NET_V2)[1]["prob"])
     model, _ = _run(tmp_path, text, outputs=["pool1"])
     assert {n.op_type for n in model.graph.node} == {"Conv", "Relu", "MaxPool"}
+
+
+@pytest.mark.parametrize("layout", ["v2", "v1", "v0"])
+def test_every_truncation_and_random_bytes_give_a_caffe_error(tmp_path, layout):
+    from converters.caffe.caffemodel import parse_caffemodel
+    path = tmp_path / "w.caffemodel"
+    write_caffemodel(path, SMALL_WEIGHTS, layout=layout, layer_types=SMALL_TYPES)
+    full = path.read_bytes()
+    complete = parse_caffemodel(full)
+    for cut in range(len(full)):
+        try:
+            partial = parse_caffemodel(full[:cut])
+        except CaffeError:
+            continue
+        assert len(partial) < len(complete)  # cut between layers: weights then go missing
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        with pytest.raises(CaffeError):
+            parse_caffemodel(rng.bytes(int(rng.integers(1, 2000))))

@@ -63,21 +63,26 @@ def _layer(buffer: memoryview, span: tuple[int, int], name_field: int,
 def read_caffemodel(path: str | os.PathLike) -> dict[str, tuple[list[np.ndarray], bool]]:
     """Layer name → (its blobs as float32 arrays shaped as stored, legacy dims?), for every
     layer of a caffemodel in any generation (V2 `layer`, V1 `layers`, V0 `layers { layer }`)."""
-    data = read_bytes(path, "caffemodel")
+    return parse_caffemodel(read_bytes(path, "caffemodel"), path)
+
+
+def parse_caffemodel(data: bytes, source: str | os.PathLike = "<caffemodel>",
+                     ) -> dict[str, tuple[list[np.ndarray], bool]]:
+    """read_caffemodel on bytes already in memory; the arrays are views into `data`."""
     if not data:
-        raise CaffeError(f"{path}: caffemodel file is empty")
+        raise CaffeError(f"{source}: caffemodel file is empty")
     buffer = memoryview(data)
     weights: dict[str, tuple[list[np.ndarray], bool]] = {}
     try:
         for number, wire_type, value in fields(buffer, 0, len(buffer)):
             if wire_type == LENGTH and number in (100, 2):
                 name, blobs = _layer(buffer, value, *((1, 7) if number == 100 else (4, 6)))
-                weights[name] = _shaped(path, name, blobs)
+                weights[name] = _shaped(source, name, blobs)
     except WireError as error:
-        raise CaffeError(f"{path}: not a Caffe binary caffemodel ({error}: truncated or not "
+        raise CaffeError(f"{source}: not a Caffe binary caffemodel ({error}: truncated or not "
                          "a caffemodel)") from None
     if not weights:
-        raise CaffeError(f"{path}: not a Caffe binary caffemodel (no layers found)")
+        raise CaffeError(f"{source}: not a Caffe binary caffemodel (no layers found)")
     return weights
 
 
