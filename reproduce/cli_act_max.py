@@ -103,20 +103,24 @@ def net_files_from(args: argparse.Namespace) -> NetFiles:
                     args.net_weights, args.generator_input, args.generator_output)
 
 
-def start_codes(args: argparse.Namespace, pairs: list[tuple[int, int]], code_size: int) -> list[Sample]:
-    """Each sample's start code: the init image's code, a stored code, or the seed's random code."""
+def shared_start_code(args: argparse.Namespace, code_size: int) -> np.ndarray | None:
+    """The start code every sample shares: the init image's code or a stored code; else None."""
     if args.init_file not in ("", "None"):
         from reproduce.encoder import encode_image, load_mean_image
         from reproduce.nets import encoder_forward
         encoder = encoder_forward(args.encoder_definition, args.encoder_weights, args.opt_layer)
-        shared = encode_image(encoder, args.init_file, load_mean_image(args.mean_file), args.opt_layer)
-        if shared.shape[1] != code_size:
-            raise UserError(f"--opt_layer {args.opt_layer}: the encoder's blob has {shared.shape[1]} "
+        code = encode_image(encoder, args.init_file, load_mean_image(args.mean_file), args.opt_layer)
+        if code.shape[1] != code_size:
+            raise UserError(f"--opt_layer {args.opt_layer}: the encoder's blob has {code.shape[1]} "
                             f"values, the generator's code {code_size}")
-    elif args.init_code:
-        shared = load_code_file(args.init_code, code_size)
-    else:
-        shared = None
+        return code
+    if args.init_code:
+        return load_code_file(args.init_code, code_size)
+    return None
+
+
+def make_samples(pairs: list[tuple[int, int]], shared: np.ndarray | None, code_size: int) -> list[Sample]:
+    """Each (unit, seed) with its start code: the shared one, else the seed's random code."""
     return [Sample(unit, seed, shared if shared is not None
                    else as_stored_code(random_start_code(seed, code_size))) for unit, seed in pairs]
 
@@ -167,27 +171,27 @@ def run_act_max(args: argparse.Namespace) -> list[tuple[Sample, Path, list[float
     if args.threads < 0 or args.batch < 0:
         raise UserError("--threads/--batch: must not be negative")
     chunk = args.batch or len(pairs)
+    mode = code_mode(bool(args.clip), bool(args.bound))
     models: dict[int, StepModel] = {}
-    bounds = None
     outcomes = []
     for first in range(0, len(pairs), chunk):
         chunk_pairs = pairs[first:first + chunk]
         if len(chunk_pairs) not in models:
-            mode = code_mode(bool(args.clip), bool(args.bound))
             models[len(chunk_pairs)] = build_step_model(net_files_from(args), args.act_layer,
                                                         len(chunk_pairs), mode)
         step_model = models[len(chunk_pairs)]
-        code_size = step_model.shapes.code_size
-        if args.bound and bounds is None:
-            bounds = load_bounds(args.bound, code_size)
-        samples = start_codes(args, chunk_pairs, code_size)
-        indices = [unit_index(step_model.shapes, args.act_layer, s.unit, args.xy) for s in samples]
-        result = run_samples(step_model, np.concatenate([s.start_code for s in samples]), indices,
-                             schedule, bounds=bounds if step_model.mode == "bound" else None,
+        if first == 0:  # every check on the flags before anything is written
+            code_size = step_model.shapes.code_size
+            indices = [unit_index(step_model.shapes, args.act_layer, unit, args.xy) for unit, _ in pairs]
+            bounds = load_bounds(args.bound, code_size) if mode == "bound" else None
+            samples = make_samples(pairs, shared_start_code(args, code_size), code_size)
+        chunk_samples = samples[first:first + chunk]
+        result = run_samples(step_model, np.concatenate([s.start_code for s in chunk_samples]),
+                             indices[first:first + chunk], schedule, bounds=bounds,
                              providers=args.providers or None, threads=args.threads or None,
                              record_codes=bool(args.trace), record_stepped=bool(args.debug),
                              progress=f"{args.act_layer} units {chunk_pairs[0][0]}…")
-        for index, sample in enumerate(samples):
+        for index, sample in enumerate(chunk_samples):
             path = save_sample(args, sample, result, index, trace_path_for(args, sample, len(pairs) > 1))
             outcomes.append((sample, path, result.acts[index]))
     return outcomes

@@ -152,3 +152,19 @@ def test_init_file_with_a_code_of_the_wrong_size_is_one_line(tiny, tmp_path):
                    *net_flags(nets, bound))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "--opt_layer fc6: the encoder's blob has 10 values, the generator's code 16" in done.stderr
+
+
+def test_units_and_seeds_in_chunks_equal_single_runs(tiny, tmp_path):
+    """--units × --seeds in chunks of --batch: every pair saved, each as if run alone."""
+    nets, bound = tiny
+    common = ["--n_iters", "4", "--L2", "0.99", "--start_lr", "8.0", "--threads", "1", *net_flags(nets, bound)]
+    done = act_max("--units", "0", "1", "2", "--seeds", "0", "1", "--batch", "4", "--output_dir",
+                   str(tmp_path / "many"), "--trace", str(tmp_path / "many" / "t.npz"), *common)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "many").glob("fc8_*.jpg"))) == 6
+    alone = act_max("--unit", "2", "--seed", "1", "--output_dir", str(tmp_path / "one"), "--trace",
+                    str(tmp_path / "one" / "t.npz"), *common)
+    assert alone.returncode == 0, alone.stderr
+    batched, single = read_trace(tmp_path / "many" / "t_u0002_s1.npz"), read_trace(tmp_path / "one" / "t.npz")
+    np.testing.assert_allclose(batched["codes"], single["codes"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(batched["acts"], single["acts"], rtol=1e-5)
