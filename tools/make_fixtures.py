@@ -113,12 +113,7 @@ def one_hot_gradient(runner: PlainNet, layer: str, unit: int, xy: int | None) ->
     net = runner.net
     runner.forward(end=layer)
     top = net.top_names[layer][0]
-    diff = np.zeros_like(net.blobs[top].data)
-    if xy is None:
-        diff.flat[unit] = 1.0
-    else:
-        diff[0, unit, xy, xy] = 1.0
-    net.blobs[top].diff[...] = diff
+    net.blobs[top].diff[...] = ff.one_hot(net.blobs[top].data.shape, unit, xy)
     runner.backward(start=layer)
     return net.blobs[net.inputs[0]].diff.copy()
 
@@ -178,13 +173,8 @@ def dgn_am_iteration(generator: PlainNet, net: PlainNet, code: np.ndarray, step:
     net_blobs["data"].data[...] = crop
     net.forward(end=run.layer)
     act_blob = net_blobs[net.net.top_names[run.layer][0]]
-    one_hot = np.zeros_like(act_blob.data)
-    if one_hot.ndim == 2:
-        one_hot.flat[run.unit] = 1.0
-        act = act_blob.data.flat[run.unit]
-    else:
-        one_hot[0, run.unit, run.xy, run.xy] = 1.0
-        act = act_blob.data[0, run.unit, run.xy, run.xy]
+    one_hot = ff.one_hot(act_blob.data.shape, run.unit, None if act_blob.data.ndim == 2 else run.xy)
+    act = act_blob.data[one_hot == 1][0]
     act_blob.diff[...] = one_hot
     net.backward(start=run.layer)
     g = net_blobs["data"].diff.copy()

@@ -57,3 +57,14 @@ def kinks_of(data, record: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {name[len(prefix):]: (np.asarray(data[name]),
                                  np.asarray(data[key("held", record, name[len(prefix):])]))
             for name in data if name.startswith(prefix)}
+
+
+def one_hot(shape, unit: int, xy: int | None) -> np.ndarray:
+    """The release's output gradient: 1 at flat index `unit` (fc layers, xy None or < 0) or
+    at [0, unit, xy, xy] (conv layers), float32 zeros elsewhere."""
+    gradient = np.zeros(tuple(shape), np.float32)
+    if xy is None or xy < 0:
+        gradient.flat[unit] = 1.0
+    else:
+        gradient[0, unit, xy, xy] = 1.0
+    return gradient
