@@ -17,6 +17,7 @@ from reproduce.images import write_image_atomic
 BAND = 10
 FONT_SIZE = 30
 GAP = 1
+RELEASE_WIDTH = 227  # the size the release's 30 pt captions and 10 px band go with
 FONT_FILES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",)
 
 
@@ -28,15 +29,21 @@ def caption_font(size: int = FONT_SIZE) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+def scaled(size: int, image_width: int) -> int:
+    """A caption size or band for images of this width, in the release's proportion to 227 px."""
+    return max(2, round(size * min(image_width, RELEASE_WIDTH) / RELEASE_WIDTH))
+
+
 def labelled_panel(image: np.ndarray, label: str, font: ImageFont.ImageFont) -> Image.Image:
     """The image over a white band and its centred caption."""
     picture = Image.fromarray(image)
+    band, font_size = scaled(BAND, picture.width), scaled(FONT_SIZE, picture.width)
     left, top, right, bottom = font.getbbox(label)
-    text_height = max(bottom, FONT_SIZE)
-    panel = Image.new("RGB", (max(picture.width, right - left), picture.height + BAND + text_height + 4),
-                      "white")
+    text_height = max(bottom, font_size)
+    panel = Image.new("RGB", (max(picture.width, right - left),
+                              picture.height + band + text_height + band // 2), "white")
     panel.paste(picture, ((panel.width - picture.width) // 2, 0))
-    ImageDraw.Draw(panel).text(((panel.width - (right - left)) // 2 - left, picture.height + BAND),
+    ImageDraw.Draw(panel).text(((panel.width - (right - left)) // 2 - left, picture.height + band),
                                label, fill="black", font=font)
     return panel
 
@@ -60,7 +67,7 @@ def write_collage(path: str | Path, images: Sequence[np.ndarray], labels: Sequen
     if crop is not None:
         top, left, size = crop
         images = [image[top:top + size, left:left + size] for image in images]
-    font = caption_font()
+    font = caption_font(scaled(FONT_SIZE, min(image.shape[1] for image in images)))
     panels = [labelled_panel(np.ascontiguousarray(image), label, font)
               for image, label in zip(images, labels)]
     sheet = tile(panels, columns or len(panels))

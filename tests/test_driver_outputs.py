@@ -114,8 +114,11 @@ def test_collage_tiles_labelled_panels_one_pixel_apart(tmp_path):
     images = [np.full((20, 20, 3), value, np.uint8) for value in (0, 100, 200)]
     path = write_collage(tmp_path / "c.png", images, ["a", "b", "c"])
     sheet = np.asarray(Image.open(path))
-    assert sheet.shape[1] == 3 * 20 + 2 and sheet.shape[0] > 20 + 10
+    assert sheet.shape[1] == 3 * 20 + 2 and sheet.shape[0] > 20  # captions scale with the image
+    full = np.asarray(Image.open(write_collage(tmp_path / "f.png", [np.zeros((227, 227, 3), np.uint8)],
+                                               ["mask"])))
+    assert full.shape[0] >= 227 + 10 + 30 and (full[227:237] == 255).all()  # 10 px band, 30 pt
     assert (sheet[:20, 20] == 255).all() and (sheet[:20, 21] == 100).all()
     cropped = np.asarray(Image.open(write_collage(tmp_path / "d.png", images, ["1", "2", "3"],
-                                                  crop=(2, 3, 19))))
+                                                  crop=(1, 1, 19))))
     assert cropped.shape[1] == 3 * 19 + 2 and (cropped[:19, 19] == 255).all()
