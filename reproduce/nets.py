@@ -14,10 +14,13 @@ from reproduce.errors import UserError
 
 
 def require_file(path: str | Path, flag: str) -> Path:
-    """The path when it is a file; else a UserError naming the flag."""
+    """The path when it is a file; else a UserError naming the flag (and `fetch` for data/ files)."""
+    from reproduce.official_files_manifest import data_root
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{flag} {path}: file not found")
+        hint = ("; an official file: `python -m reproduce fetch` places it"
+                if path.resolve().is_relative_to(data_root().resolve()) else "")
+        raise UserError(f"{flag} {path}: file not found{hint}")
     return path
 
 
