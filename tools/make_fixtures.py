@@ -10,9 +10,11 @@ Run under the pycaffe that tools/reference_caffe/build.sh builds:
    records: every blob after a full forward (sampled), chosen blobs after forward(end=L),
    input gradients for one-hot units at L (backward from L, as the release does), and for
    the generator the code gradient of a random output gradient. The other layouts must
-   give bit-identical outputs in Caffe (checked here, not stored).
+   give bit-identical outputs in Caffe (checked here, not stored). Gradient records run
+   layer by layer with kink units held (tools/reference_caffe/kinks.py) and list them.
 3. Short DGN-AM trajectories: the loop of ../shared/spec/dgn-am.md written with pycaffe
-   calls like the release's act_max.py, recording the code after every iteration.
+   calls like the release's act_max.py, recording the code after every iteration, and each
+   iteration repeated from the same code with kink units held.
 
 Fixtures: tests/fixtures/caffe_<net>.npz and caffe_dgn_am_<net>.npz (never weights).
 """
@@ -202,9 +204,10 @@ def dgn_am_iteration(generator: PlainNet, net: PlainNet, code: np.ndarray, step:
             "gen_grad_norm": gen_norm, "image": crop}
 
 
-def dgn_am_trajectory(generator: caffe.Net, net: caffe.Net, run: Trajectory) -> dict[str, np.ndarray]:
+def dgn_am_trajectory(generator: caffe.Net, net: caffe.Net,
+                      run: Trajectory) -> dict[str, np.ndarray]:
     """The release's loop with bounds and L2: the code after each iteration. Each iteration
-    is repeated from the same code with kink units held (tools/reference_caffe/kinks.py); the tests check
+    is repeated from the same code with kink units held (reference_caffe/kinks.py); the tests check
     single iterations against those repeats (their kink units listed per iteration)."""
     bounds = sw.synthetic_bounds(run.bounds_seed)
     np.random.seed(run.start_seed)
@@ -255,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "tests" / "fixtures")
     parser.add_argument("--weights-dir", type=Path, default=REPO_ROOT / "build" / "fixture_weights")
-    parser.add_argument("--project-python", type=Path, default=REPO_ROOT / ".venv" / "bin" / "python")
+    parser.add_argument("--project-python", type=Path,
+                        default=REPO_ROOT / ".venv" / "bin" / "python")
     parser.add_argument("--skip-weights", action="store_true",
                         help="reuse the caffemodels already in --weights-dir")
     args = parser.parse_args(argv)

@@ -108,7 +108,8 @@ def max_pool_ambiguous(bottom: np.ndarray, layer: sw.arch.Layer, tau: float) -> 
                            int(params.get("pad", 0)))
     _, _, height, width = bottom.shape
     pooled = [sw.caffe_pooled_size(size, kernel, stride, pad) for size in (height, width)]
-    extra = [max(0, (n - 1) * stride + kernel - pad - size) for n, size in zip(pooled, (height, width))]
+    extra = [max(0, (n - 1) * stride + kernel - pad - size)
+             for n, size in zip(pooled, (height, width))]
     borders = ((0, 0), (0, 0), (pad, extra[0]), (pad, extra[1]))
 
     def windows(array: np.ndarray, fill: object) -> np.ndarray:
