@@ -8,14 +8,11 @@ spelled out at their Caffe default (pad 0, stride 1, group 1) are not compared.
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
 from conftest import REPO_ROOT, SHARED
-
-sys.path.insert(0, str(REPO_ROOT / "models" / "nets"))
-import write_prototxts  # noqa: E402
+from models.nets import write_prototxts
 
 NETS = REPO_ROOT / "models" / "nets"
 ORIGINALS = SHARED / "originals" / "nets"
