@@ -10,7 +10,11 @@ bound mode) are written as real caffemodels under build/bench_loop/, converted a
 * PyTorch: the same loop with autograd (torch is a benchmark-only extra), same weights/threads;
 * batch: the fused step graph for --batch units at once vs one unit (throughput ratio).
 
-Prints ms/iteration and the ratios (goals: fused <= 0.8x PyTorch; batch-64 throughput >= 3x).
+Prints ms/iteration and the ratios (goals: fused <= 0.8x PyTorch; batch-64 throughput >= 3x),
+and the code after one iteration from the same start code relative to the fused graph. PyTorch
+lands ~1e-2 away: its generator output differs from ONNX Runtime's by ~1e-6 (float32 summation
+order) and the net's input gradient jumps where a ReLU or max-pool decision flips (fed the same
+crop, PyTorch's and the VJP graph's gradients agree to ~1e-6; measured while writing this).
 Usage: python benchmarks/bench_loop.py [--iters 5] [--batch 64] [--threads 2] [--no-torch]
 """
 from __future__ import annotations
