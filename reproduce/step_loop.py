@@ -1,8 +1,8 @@
 """The whole DGN-AM loop as one ONNX model: the step graph as the body of an ONNX Loop.
 
 Outer inputs: code (B×K f32, the start code), unit (B int64), n_iters (int64 scalar),
-lr_start, lr_end, l2 (f64 scalars; l2 already 1.0 when L2 is outside (0, 1)), and lower/upper
-(1×K f64) for the bound mode. The body computes iteration i's step size as the release does,
+lr_start, lr_end, L2 (f64 scalars; as the release, the code is multiplied by L2 only when
+0 < L2 < 1), and lower/upper (1×K f64) for the bound mode. The body computes iteration i's step size as the release does,
 `lr_start + ((lr_end − lr_start) * i) / n` in float64, runs the step graph, and clears a
 sample's `active` flag after the iteration whose generator or net gradient norm was 0; the loop
 ends when no sample is active or after n iterations.
@@ -49,6 +49,17 @@ def _stop_nodes() -> list[onnx.NodeProto]:
             make("Cast", ["any_active_int"], ["cond_out"], to=TensorProto.BOOL)]
 
 
+def _l2_factor_nodes() -> list[onnx.NodeProto]:
+    """l2 = L2 when 0 < L2 < 1, else 1 (the release's `if 0 < L2 < 1: code *= L2`)."""
+    make = helper.make_node
+    return [make("Constant", [], ["l2_zero"], value=numpy_helper.from_array(np.float64(0))),
+            make("Constant", [], ["l2_one"], value=numpy_helper.from_array(np.float64(1))),
+            make("Greater", ["L2", "l2_zero"], ["l2_above_zero"]),
+            make("Less", ["L2", "l2_one"], ["l2_below_one"]),
+            make("And", ["l2_above_zero", "l2_below_one"], ["l2_applies"]),
+            make("Where", ["l2_applies", "L2", "l2_one"], ["l2"])]
+
+
 def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:
     """Wraps a step graph (reproduce.step_graph) into a Loop model; see the module docstring."""
     step_inputs = {value.name: value for value in step.graph.input}
@@ -71,10 +82,10 @@ def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:
 
     outer_inputs = [code_info, step_inputs["unit"], _value("n_iters", TensorProto.INT64, []),
                     _value("lr_start", TensorProto.DOUBLE, []), _value("lr_end", TensorProto.DOUBLE, []),
-                    step_inputs["l2"]]
+                    _value("L2", TensorProto.DOUBLE, [])]
     outer_inputs += [step_inputs[name] for name in ("lower", "upper") if name in step_inputs]
     image_shape = [d.dim_value for d in best_info.type.tensor_type.shape.dim]
-    outer_nodes = [
+    outer_nodes = _l2_factor_nodes() + [
         helper.make_node("Constant", [], ["loop_go"], value=numpy_helper.from_array(np.array(True))),
         helper.make_node("Constant", [], ["best_start"],
                          value=numpy_helper.from_array(np.zeros(image_shape, np.float32))),

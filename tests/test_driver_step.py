@@ -141,7 +141,7 @@ def test_loop_model_equals_the_driven_loop(nets):
                                    providers=["CPUExecutionProvider"])
     outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {
         "code": codes, "unit": np.array([2, 3]), "n_iters": np.array(5), "lr_start": np.array(8.0),
-        "lr_end": np.array(1e-10), "l2": np.array(0.99), "lower": BOUNDS[0], "upper": BOUNDS[1]})))
+        "lr_end": np.array(1e-10), "L2": np.array(0.99), "lower": BOUNDS[0], "upper": BOUNDS[1]})))
     assert outputs["acts"].shape == (5, 2)
     for sample in range(2):
         assert rel(driven.acts[sample], outputs["acts"][:, sample]) <= 1e-5
