@@ -3,7 +3,8 @@
 #
 # Source: the PyPI sdist brocolli-caffe 9.0.2 (Caffe 1.0 at 9b89154 plus an SSD fork's
 # additions). Its setup.py wants conda, so CMake is driven directly: CPU_ONLY, OpenBLAS,
-# no OpenCV/LevelDB/LMDB; Debian packages for every dependency. Everything lands under
+# no OpenCV/LevelDB/LMDB; Debian packages for every dependency (the fork links -lopenblas
+# directly). Everything lands under
 # build/ (git-ignored): build/caffe/src (patched sources), build/caffe/cmake (objects),
 # build/caffe-venv (a Python environment with NumPy 1.x for pycaffe; the project's .venv
 # is not touched). About 6 minutes on 2 cores.
@@ -73,7 +74,7 @@ fi
 
 step "configure"
 cmake -S "$src" -B "$obj" -DCMAKE_BUILD_TYPE=Release -DCPU_ONLY=ON -DUSE_CUDNN=OFF \
-  -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF -DUSE_LMDB=OFF -DUSE_HDF5=OFF -DBLAS=Open \
+  -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF -DUSE_LMDB=OFF -DUSE_HDF5=OFF \
   -DBUILD_python=ON -DBUILD_docs=OFF -DBUILD_matlab=OFF \
   -DPYTHON_INCLUDE_DIRS="$py_inc" -DNUMPY_INCLUDE_DIR="$np_inc" >"$work/cmake.log"
 
