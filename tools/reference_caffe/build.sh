@@ -4,10 +4,10 @@
 # Source: the PyPI sdist brocolli-caffe 9.0.2 (Caffe 1.0 at 9b89154 plus an SSD fork's
 # additions). Its setup.py wants conda, so CMake is driven directly: CPU_ONLY, OpenBLAS,
 # no OpenCV/LevelDB/LMDB; Debian packages for every dependency (the fork links -lopenblas
-# directly). Everything lands under
-# build/ (git-ignored): build/caffe/src (patched sources), build/caffe/cmake (objects),
+# directly). Everything lands under build/ (git-ignored):
+# build/caffe/src (patched sources), build/caffe/cmake (objects),
 # build/caffe-venv (a Python environment with NumPy 1.x for pycaffe; the project's .venv
-# is not touched). About 6 minutes on 2 cores.
+# is not touched). About 6 to 8 minutes on 2 cores.
 #
 # Usage: bash tools/reference_caffe/build.sh      (idempotent; re-run to resume)
 # Then:  build/caffe-venv/bin/python -c "import caffe"  (the venv's site-packages holds a
