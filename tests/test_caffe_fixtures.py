@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import shutil
 
 import numpy as np
 import pytest
@@ -66,7 +67,12 @@ def net_fixture_params(kind: str) -> list:
 
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("synthetic_caffemodels")
+    """Synthetic caffemodels (about 750 MB), removed when the module is done."""
+    folder = tmp_path_factory.mktemp("synthetic_caffemodels")
+    yield folder
+    for cache in (vjp, converted, _caffemodel):
+        cache.cache_clear()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=None)
