@@ -4,7 +4,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def run_subcommands(prog: str, description: str | None, module_names: Sequence[str],
@@ -28,3 +33,33 @@ def run_subcommands(prog: str, description: str | None, module_names: Sequence[s
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return args.func(args)
+
+
+def _describe(values) -> str:
+    def dims(value) -> str:
+        return ",".join(d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim)
+    return ", ".join(f"{value.name}[{dims(value)}]" for value in values)
+
+
+def write_model_or_report(tool: str, build_model: Callable[[], "onnx.ModelProto"],
+                          output_path: str, user_errors: tuple[type[Exception], ...]) -> int:
+    """The model-writing subcommands' body: builds the model and saves it atomically.
+
+    A user-facing error (one of `user_errors`, or the output not writable) is one line on
+    stderr and exit status 1, with nothing left at `output_path`; success prints one line.
+    """
+    from converters.caffe.onnx_file import save_onnx
+
+    try:
+        model = build_model()
+        try:
+            save_onnx(model, output_path)
+        except OSError as error:
+            print(f"{tool}: error: {output_path}: cannot write ({error.strerror})", file=sys.stderr)
+            return 1
+    except user_errors as error:
+        print(f"{tool}: error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {output_path}: inputs {_describe(model.graph.input)}; "
+          f"outputs {_describe(model.graph.output)}; {len(model.graph.node)} nodes")
+    return 0

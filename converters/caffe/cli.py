@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 
 from converters.caffe.files import CaffeError
-from converters.caffe.onnx_file import save_onnx
+from converters.cli_dispatch import write_model_or_report
 from converters.caffe.to_onnx import caffe_to_onnx
 
-log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Converts a Caffe net (deploy prototxt in any of Caffe's formats: V2 `layer`, V1 `layers`
@@ -33,27 +30,12 @@ def _batch(text: str) -> int | str:
     raise CaffeError(f"--batch {text}: must be a positive integer or 'dynamic'")
 
 
-def _describe(values) -> str:
-    def dims(value) -> str:
-        return ",".join(d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim)
-    return ", ".join(f"{value.name}[{dims(value)}]" for value in values)
-
-
 def run(args: argparse.Namespace) -> int:
     """Converts and writes the model atomically; a bad input is one line on stderr, exit 1."""
-    try:
-        model = caffe_to_onnx(args.prototxt, args.caffemodel, outputs=args.output or (),
-                              end=args.end, batch=_batch(args.batch))
-        try:
-            save_onnx(model, args.output_path)
-        except OSError as error:
-            raise CaffeError(f"{args.output_path}: cannot write ({error.strerror})") from None
-    except CaffeError as error:
-        print(f"caffe2onnx: error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.output_path}: inputs {_describe(model.graph.input)}; "
-          f"outputs {_describe(model.graph.output)}; {len(model.graph.node)} nodes")
-    return 0
+    def build():
+        return caffe_to_onnx(args.prototxt, args.caffemodel, outputs=args.output or (),
+                             end=args.end, batch=_batch(args.batch))
+    return write_model_or_report("caffe2onnx", build, args.output_path, (CaffeError,))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

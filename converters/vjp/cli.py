@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import onnx
 from google.protobuf.message import DecodeError
 
-from converters.caffe.files import CaffeError, atomic_write_bytes, read_bytes
+from converters.caffe.files import CaffeError, read_bytes
+from converters.cli_dispatch import write_model_or_report
 from converters.vjp.context import VJPError
 from converters.vjp.transform import build_vjp
 
@@ -29,22 +29,13 @@ def _load(path: str) -> onnx.ModelProto:
 
 def run(args: argparse.Namespace) -> int:
     """Builds and writes the VJP model atomically; bad input is one line on stderr, exit 1."""
-    try:
+    def build():
         forward = _load(args.model)
         try:
-            model = build_vjp(forward, args.wrt, args.of)
+            return build_vjp(forward, args.wrt, args.of)
         except VJPError as error:
             raise VJPError(f"{args.model}: {error}") from None
-        try:
-            atomic_write_bytes(args.output_path, model.SerializeToString())
-        except OSError as error:
-            raise VJPError(f"{args.output_path}: cannot write ({error.strerror})") from None
-    except (VJPError, CaffeError) as error:
-        print(f"vjp: error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.output_path}: inputs {[i.name for i in model.graph.input]}; "
-          f"outputs {[o.name for o in model.graph.output]}; {len(model.graph.node)} nodes")
-    return 0
+    return write_model_or_report("vjp", build, args.output_path, (VJPError, CaffeError))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
