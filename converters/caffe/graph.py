@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from onnx import ModelProto, NodeProto, TensorProto, helper
 
+from converters.naming import UniqueNames
+
 _ONNX_DTYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
 
 
@@ -27,16 +29,11 @@ class GraphBuilder:
         self.model = ModelProto()
         self.nodes: list[NodeProto] = []
         self.dynamic_batch = dynamic_batch
-        self._used = set(reserved_names)
+        self._names = UniqueNames(reserved_names)
 
     def fresh(self, hint: str) -> str:
         """A name not used yet, `hint` itself if free, else `hint_2`, `hint_3`, ..."""
-        name, count = hint, 1
-        while name in self._used:
-            count += 1
-            name = f"{hint}_{count}"
-        self._used.add(name)
-        return name
+        return self._names.fresh(hint)
 
     def constant(self, hint: str, array: np.ndarray) -> str:
         """Adds an initializer (float arrays stored as float32) and returns its name."""

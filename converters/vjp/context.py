@@ -11,6 +11,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from converters.naming import UniqueNames
+
 
 class VJPError(ValueError):
     """A model, node or request the transform cannot differentiate; the message says why."""
@@ -42,19 +44,14 @@ class GradContext:
         self.opset = opset
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
-        self._taken = set(taken_names)
+        self._names = UniqueNames(taken_names)
         self._shape_nodes: dict[str, str] = {}
         self.node_name = "vjp"
 
     # ---- names and nodes -------------------------------------------------------------
     def fresh(self, stem: str) -> str:
         """A tensor/node name not used anywhere in the graph yet."""
-        name, k = stem, 0
-        while name in self._taken:
-            k += 1
-            name = f"{stem}_{k}"
-        self._taken.add(name)
-        return name
+        return self._names.fresh(stem)
 
     def emit(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1,
              **attrs) -> str | list[str]:
