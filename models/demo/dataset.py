@@ -119,11 +119,16 @@ PATTERN_PERIOD = {8: (9.0, 18.0), 9: (10.0, 20.0), 10: (11.0, 20.0)}
 UPRIGHT = {6: 25.0, 11: 20.0, 2: 180.0}
 
 
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
 def _colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Foreground colour and two background colours, foreground clearly distinct."""
+    """Foreground colour and two background colours, any hue, the foreground always
+    clearly brighter than the background (a figure the class code can imply: a generator
+    cannot guess colours the classifier ignores, but it can draw a bright shape on dark)."""
     while True:
         fg, bg_a, bg_b = rng.uniform(0, 255, (3, 3))
-        if min(np.linalg.norm(fg - bg_a), np.linalg.norm(fg - bg_b)) > 110:
+        if fg @ LUMA - max(bg_a @ LUMA, bg_b @ LUMA) > 60:
             return fg, bg_a, bg_b
 
 

@@ -75,10 +75,12 @@ class CaffeChain(nn.Module):
         return None, shape
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Blob name -> value after the full forward; "after LAYER" -> that layer's output
+        (an in-place blob as its layer left it, e.g. "after relu6" before drop6)."""
         blobs = {self.input_name: x}
         for layer in self.layers:
             bottom = blobs[layer.bottoms[0]]
-            blobs[layer.tops[0]] = self._apply(layer, bottom)
+            blobs[layer.tops[0]] = blobs[f"after {layer.name}"] = self._apply(layer, bottom)
         return blobs
 
     def _apply(self, layer: Layer, x: torch.Tensor) -> torch.Tensor:

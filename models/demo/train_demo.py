@@ -1,7 +1,7 @@
 """Train the demo DGN pair on the procedural dataset and export it as Caffe files.
 
 Usage (from the repository root; torch from requirements-extra.txt):
-    .venv/bin/python -m models.demo.train_demo [--threads 2] [--work build/demo]
+    .venv/bin/python -m models.demo.train_demo [--threads 1] [--work build/demo]
 
 Stages (each checkpointed under --work, so a rerun resumes): 1. classifier (CaffeNet-style,
 cross-entropy, random 56x56 crops of the 64x64 images); 2. fc6 rescaled so that its 3x
@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from models.demo import architecture as arch
-from models.demo.dataset import CLASS_NAMES, make_dataset
+from models.demo.dataset import CLASS_NAMES, make_dataset, to_net_input
 from models.demo.torch_nets import CaffeChain
 
 log = logging.getLogger("train_demo")
@@ -38,6 +38,14 @@ TRAIN_SEED, VAL_SEED = 0, 1
 # CaffeNet's released 3x fc6 bound averages about 11.8; the demo's fc6 is scaled to match,
 # so that the published step sizes move the code by comparable amounts.
 TARGET_MEAN_BOUND = 12.0
+# DeePSiM stops updating the discriminator while its loss is below this fraction of the
+# generator's adversarial loss.
+D_PAUSE_RATIO = 0.1
+# Weight of the decoder's image loss while the classifier trains (see train_classifier).
+RECON_WEIGHT = 1.0
+# Classifier blobs of the feature loss: low-level ones keep the generator from satisfying
+# the loss with adversarial high-frequency patterns (the code, fc6, is already its input).
+FEATURE_BLOBS = ("norm1", "norm2", "pool5")
 
 
 class Classifier(nn.Module):
@@ -58,6 +66,13 @@ class Generator(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.chain = CaffeChain(arch.generator_layers(), "feat", (1, arch.FC6_SIZE))
+        # He initialisation for leaky ReLU 0.3 (zero biases): with torch's default the
+        # signal shrinks layer after layer and the generator learns many times slower.
+        for module in self.chain.modules_by_name.values():
+            fan = "fan_out" if isinstance(module, nn.ConvTranspose2d) else "fan_in"
+            nn.init.kaiming_normal_(module.weight, a=arch.LEAKY_SLOPE, mode=fan,
+                                    nonlinearity="leaky_relu")
+            nn.init.zeros_(module.bias)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         return self.chain(feat)["deconv0"] * OUTPUT_SCALE
@@ -83,9 +98,8 @@ class Discriminator(nn.Module):
 
 
 def to_caffe_space(images: np.ndarray) -> torch.Tensor:
-    """uint8 N x H x W x RGB -> float N x 3 x H x W BGR minus the pixel mean."""
-    bgr = images[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) - arch.PIXEL_MEAN
-    return torch.from_numpy(np.ascontiguousarray(bgr))
+    """uint8 N x H x W x RGB -> float N x 3 x H x W BGR minus the pixel mean (uncropped)."""
+    return torch.from_numpy(to_net_input(images, images.shape[1], arch.PIXEL_MEAN))
 
 
 def centre(images: torch.Tensor) -> torch.Tensor:
@@ -112,29 +126,41 @@ def accuracy(classifier: Classifier, images: torch.Tensor, labels: torch.Tensor)
     return float((logits.argmax(1) == labels).float().mean())
 
 
-def train_classifier(train: tuple, val: tuple, epochs: int, gen: torch.Generator) -> Classifier:
-    """Adam + cross-entropy with weight decay; learning rate cosine-decayed to zero."""
+def train_classifier(train: tuple, val: tuple, epochs: int,
+                     gen: torch.Generator) -> tuple[Classifier, Generator]:
+    """Classifier trained jointly with the generator as the decoder of its fc6 code.
+
+    Loss: cross-entropy + RECON_WEIGHT x image loss (the decoded image's centre against the
+    crop the classifier saw), decoded from fc6 after relu6 (before drop6). Without the decoder, fc6 of a classifier trained on random
+    colours and places keeps little but the class, and no generator can draw an image
+    from it. Adam with weight decay, learning rates cosine-decayed to zero.
+    """
     images, labels = train
-    classifier = Classifier()
-    opt = torch.optim.Adam(classifier.parameters(), lr=2e-3, weight_decay=1e-4)
+    classifier, decoder = Classifier(), Generator()
+    opt = torch.optim.Adam([{"params": classifier.parameters(), "lr": 2e-3},
+                            {"params": decoder.parameters(), "lr": 5e-4}], weight_decay=1e-4)
     steps = epochs * (len(labels) // 64)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    bar = tqdm(total=steps, desc="classifier")
+    bar = tqdm(total=steps, desc="classifier + decoder")
     for epoch in range(epochs):
         classifier.train()
         order = torch.randperm(len(labels), generator=gen)
         for batch in order[:len(order) // 64 * 64].split(64):
-            loss = F.cross_entropy(classifier(random_crops(images[batch], gen))["fc8"],
-                                   labels[batch])
+            crops = random_crops(images[batch], gen)
+            blobs = classifier(crops)
+            loss_ce = F.cross_entropy(blobs["fc8"], labels[batch])
+            loss_img = F.mse_loss(centre(decoder(blobs["after relu6"])) * INPUT_SCALE,
+                                  crops * INPUT_SCALE)
+            loss = loss_ce + RECON_WEIGHT * loss_img
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(ce=f"{loss_ce.item():.3f}", img=f"{loss_img.item():.3f}")
         log.info("epoch %d: held-out accuracy %.4f", epoch, accuracy(classifier, *val))
     bar.close()
-    return classifier
+    return classifier, decoder
 
 
 def fc6_codes(classifier: Classifier, images: torch.Tensor) -> torch.Tensor:
@@ -144,9 +170,9 @@ def fc6_codes(classifier: Classifier, images: torch.Tensor) -> torch.Tensor:
         return torch.cat([classifier(centre(chunk))["fc6"] for chunk in images.split(256)])
 
 
-def rescale_fc6(classifier: Classifier, images: torch.Tensor) -> float:
-    """Scale fc6 (weights, bias) by s and fc7's weights by 1/s: same outputs, and the 3x
-    bound (mean + 3 std of fc6 over the images) averages TARGET_MEAN_BOUND."""
+def rescale_fc6(classifier: Classifier, decoder: Generator, images: torch.Tensor) -> float:
+    """Scale fc6 (weights, bias) by s, fc7's and defc7's weights by 1/s: same outputs, and
+    the 3x bound (mean + 3 std of fc6 over the images) averages TARGET_MEAN_BOUND."""
     codes = fc6_codes(classifier, images)
     factor = TARGET_MEAN_BOUND / float((codes.mean(0) + 3 * codes.std(0)).mean())
     layers = classifier.chain.modules_by_name
@@ -154,23 +180,28 @@ def rescale_fc6(classifier: Classifier, images: torch.Tensor) -> float:
         layers["fc6"].weight *= factor
         layers["fc6"].bias *= factor
         layers["fc7"].weight /= factor
+        decoder.chain.modules_by_name["defc7"].weight /= factor
     return factor
 
 
-def train_generator(classifier: Classifier, images: torch.Tensor, steps: int,
-                    gen: torch.Generator, weights: tuple[float, float, float]) -> Generator:
-    """DeePSiM: image loss + feature loss (pool5, fc6 through the classifier) + GAN loss."""
+def train_generator(classifier: Classifier, generator: Generator, images: torch.Tensor,
+                    steps: int,
+                    gen: torch.Generator, weights: tuple[float, float, float],
+                    feature_blobs: tuple[str, ...] = FEATURE_BLOBS) -> Generator:
+    """Fine-tunes the decoder with DeePSiM's losses on the frozen classifier's codes:
+    image loss + feature loss (classifier blobs) + GAN loss."""
     w_img, w_feat, w_adv = weights
     classifier.eval()
     for p in classifier.parameters():
         p.requires_grad_(False)
-    generator, disc = Generator(), Discriminator()
-    opt_g = torch.optim.Adam(generator.parameters(), lr=3e-4, betas=(0.5, 0.999))
+    disc = Discriminator()
+    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=1e-4, betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt_g, steps)
     with torch.no_grad():
         sample = classifier(centre(images[:512]))
-        feat_scale = {b: float(sample[b].var()) for b in ("pool5", "fc6")}
+        feat_scale = {b: float(sample[b].var()) for b in feature_blobs}
+    last_adv = 0.0
     bar = tqdm(range(steps), desc="generator")
     for _ in bar:
         batch = torch.randint(0, len(images), (32,), generator=gen)
@@ -185,9 +216,10 @@ def train_generator(classifier: Classifier, images: torch.Tensor, steps: int,
         d_real, d_fake = disc(real, code), disc(fake.detach(), code)
         loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
                   + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
+        if loss_d.item() > D_PAUSE_RATIO * last_adv:  # DeePSiM: pause a too-strong D
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
         # generator step
         fake_blobs = classifier(centre(fake))
         loss_img = F.mse_loss(fake * INPUT_SCALE, real * INPUT_SCALE)
@@ -200,6 +232,7 @@ def train_generator(classifier: Classifier, images: torch.Tensor, steps: int,
         loss_g.backward()
         opt_g.step()
         sched.step()
+        last_adv = loss_adv.item()
         bar.set_postfix(img=f"{loss_img.item():.4f}", feat=f"{loss_feat.item():.3f}",
                         adv=f"{loss_adv.item():.2f}", d=f"{loss_d.item():.2f}")
     return generator
@@ -220,10 +253,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoint folder (default build/demo)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                         help="export folder (default models/demo)")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--gen-steps", type=int, default=2000)
-    parser.add_argument("--loss-weights", type=float, nargs=3, default=(1.0, 1.0, 0.02),
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: fastest on a shared machine; part of the recipe)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--gen-steps", type=int, default=1000)
+    parser.add_argument("--feature-blobs", nargs="+", default=list(FEATURE_BLOBS))
+    parser.add_argument("--loss-weights", type=float, nargs=3, default=(1.0, 1.0, 0.05),
                         metavar=("IMG", "FEAT", "ADV"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -241,15 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     log.info("dataset: %d train, %d held-out images (%.0f s)", len(train[1]), len(val[1]),
              time.time() - started)
 
-    cls_path = args.work / "classifier.pt"
-    classifier = Classifier()
-    if cls_path.is_file():
+    cls_path, dec_path = args.work / "classifier.pt", args.work / "decoder.pt"
+    classifier, decoder = Classifier(), Generator()
+    if cls_path.is_file() and dec_path.is_file():
         classifier.load_state_dict(torch.load(cls_path))
+        decoder.load_state_dict(torch.load(dec_path))
     else:
-        classifier = train_classifier(train, val, args.epochs, gen)
-        factor = rescale_fc6(classifier, train[0])
+        classifier, decoder = train_classifier(train, val, args.epochs, gen)
+        factor = rescale_fc6(classifier, decoder, train[0])
         log.info("fc6 rescaled by %.4f", factor)
         torch.save(classifier.state_dict(), cls_path)
+        torch.save(decoder.state_dict(), dec_path)
     val_acc = accuracy(classifier, *val)
     log.info("classifier held-out accuracy %.4f (%.0f s)", val_acc, time.time() - started)
 
@@ -258,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     if gen_path.is_file():
         generator.load_state_dict(torch.load(gen_path))
     else:
-        generator = train_generator(classifier, train[0], args.gen_steps, gen,
-                                    tuple(args.loss_weights))
+        generator = train_generator(classifier, decoder, train[0], args.gen_steps, gen,
+                                    tuple(args.loss_weights), tuple(args.feature_blobs))
         torch.save(generator.state_dict(), gen_path)
     log.info("generator done (%.0f s)", time.time() - started)
 
@@ -270,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
              **{f"gen/{k}/{i}": v for k, b in gen_blobs.items() for i, v in enumerate(b)})
     from models.demo.export import export_demo
     export_demo(args.out, cls_blobs, gen_blobs, codes)
+    from models.demo.verify_export import max_relative_errors
+    for blob, error in max_relative_errors(args.out, classifier, generator, codes).items():
+        log.info("Caffe files via ONNX vs torch, %s: max relative error %.2e", blob, error)
     log.info("exported to %s (total %.0f s)", args.out, time.time() - started)
     return 0
 
