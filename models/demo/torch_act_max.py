@@ -3,8 +3,8 @@
 Follows /work/shared/spec/dgn-am.md ("One run") batched over units: normalised gradient
 step on the cropped image, the change pushed back through the generator to the code,
 normalised step on the code, clipping to [0, 3x bound], L2 decay. The project's own
-driver (reproduce/) is what measures the shipped results; this only helps choose step
-sizes and iteration counts before it exists, and checks a freshly trained pair.
+driver (reproduce/) is what measures the shipped results (tests/test_demo.py); this checks
+a freshly trained checkpoint in torch before export and helps try step sizes.
 
     .venv/bin/python -m models.demo.torch_act_max [--work build/demo] [--lr 8] [--iters 200]
 """

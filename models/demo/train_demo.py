@@ -4,11 +4,13 @@ Usage (from the repository root; torch from requirements-extra.txt):
     .venv/bin/python -m models.demo.train_demo [--threads 1] [--work build/demo]
 
 Stages (each checkpointed under --work, so a rerun resumes): 1. classifier (CaffeNet-style,
-cross-entropy, random 56x56 crops of the 64x64 images); 2. fc6 rescaled so that its 3x
-bound averages about that of CaffeNet's (fc7 rescaled inversely: the classifier's outputs
-do not change); 3. generator trained to invert fc6 with the DeePSiM recipe: image loss +
-feature loss through the classifier (pool5 and fc6) + adversarial loss from a
-discriminator that sees the image and the code; 4. export (models.demo.export).
+cross-entropy, random 56x56 crops of the 64x64 images) trained jointly with the generator
+as the decoder of its fc6 code (image loss); 2. fc6 rescaled so that its 3x bound averages
+about that of CaffeNet's (fc7 and the generator's defc7 rescaled inversely: outputs do not
+change); 3. generator fine-tuned to invert fc6 with the DeePSiM recipe: image loss +
+feature loss through the classifier (norm1, norm2, pool5) + adversarial loss from a
+discriminator that sees the image and the code; 4. export (models.demo.export) and a check
+of the Caffe files through the project's converter against torch (models.demo.verify_export).
 Seeds are fixed and torch runs deterministic algorithms with a fixed thread count.
 """
 from __future__ import annotations
