@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from converters.caffe.files import atomic_write_bytes
+from converters.caffe.onnx_file import save_onnx
 from reproduce.cli_act_max import (add_act_max_arguments, net_files_from, one_line_errors,
                                    quiet_converters)
 from reproduce.driver import build_step_model, code_mode
@@ -23,7 +23,7 @@ from reproduce.step_loop import build_loop_model
 
 def write_model(path: str, model: onnx.ModelProto) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, model.SerializeToString())
+    save_onnx(model, path)
 
 
 def main(args: argparse.Namespace) -> int:

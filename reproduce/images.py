@@ -6,12 +6,12 @@ The float32 BGR crop becomes RGB, is clipped to [-120, 120] and mapped to [0, 1]
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from converters.caffe.files import atomic_output
 
 IN_RANGE = (-120.0, 120.0)
 
@@ -33,14 +33,8 @@ def write_image_atomic(path: str | Path, array: np.ndarray, image_format: str | 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image_format = image_format or ("PNG" if path.suffix.lower() == ".png" else "JPEG")
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            Image.fromarray(array).save(stream, format=image_format)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as stream:
+        Image.fromarray(array).save(stream, format=image_format)
 
 
 def save_result_image(path: str | Path, image_bgr: np.ndarray) -> np.ndarray:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
+from converters.caffe.files import atomic_write_bytes
 from reproduce.official_files_manifest import ManifestError
 
 RECORD_NAME = ".recorded_checksums.json"
@@ -94,8 +93,5 @@ class RecordedChecksums:
         self.entries[key] = {**actual._asdict(), "url": url,
                              "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=RECORD_NAME, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(self.entries, out, indent=1, sort_keys=True)
-            out.write("\n")
-        os.replace(temp, self.path)
+        text = json.dumps(self.entries, indent=1, sort_keys=True) + "\n"
+        atomic_write_bytes(self.path, text.encode("utf-8"))

@@ -19,6 +19,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from converters.caffe.files import atomic_write_bytes
 from reproduce.errors import UserError
 
 REFERENCE_FILE = "reference.json"
@@ -42,9 +43,7 @@ def write_reference(directory: Path, argv: list[str], stack: dict, images: list[
     record = {"argv": argv, "stack": stack,
               "images": {image.name: file_digest(image) for image in images}}
     path = directory / REFERENCE_FILE
-    temp = path.with_suffix(".json.tmp")
-    temp.write_text(json.dumps(record, indent=1) + "\n")
-    temp.replace(path)
+    atomic_write_bytes(path, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
     return path
 
 

@@ -7,12 +7,11 @@ RGB, exactly the array the writer encodes.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from converters.caffe.files import atomic_output
 from reproduce.errors import UserError
 
 TRACE_KEYS = ("acts", "codes", "code_init", "best", "saved")
@@ -27,14 +26,8 @@ def write_trace(path: str | Path, *, acts, codes, code_init, best, saved) -> Non
               "code_init": np.asarray(code_init, np.float32).reshape(1, -1),
               "best": np.asarray(best, np.float32).reshape((1,) + np.shape(best)[-3:]),
               "saved": np.asarray(saved, np.uint8)}
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(handle)
-    try:
-        np.savez(temp_name, **arrays)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as stream:
+        np.savez(stream, **arrays)
 
 
 def read_trace(path: str | Path) -> dict[str, np.ndarray]:
