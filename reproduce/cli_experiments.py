@@ -25,6 +25,7 @@ from reproduce.official_files_manifest import data_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "models" / "demo"
+DEMO_PANEL_SIZE = 112  # the demo's small images are shown enlarged (whole factor) in its collage
 
 
 def act_max_args(argv: list[str], options: argparse.Namespace) -> argparse.Namespace:
@@ -96,7 +97,8 @@ def run_demo(options: argparse.Namespace) -> list[Path]:
     outcomes = run_act_max(act_max_args(argv, options))
     labels = read_labels(demo_dir / demo["labels"]) if demo.get("labels") else {}
     return [write_collage(Path(options.output) / "demo.jpg", saved_arrays(outcomes),
-                          [caption(labels, s.unit) for s, _, _ in outcomes])]
+                          [caption(labels, s.unit) for s, _, _ in outcomes],
+                          min_panel_size=DEMO_PANEL_SIZE)]
 
 
 def main(options: argparse.Namespace) -> int:

@@ -62,11 +62,20 @@ def tile(panels: Sequence[Image.Image], columns: int) -> Image.Image:
 
 
 def write_collage(path: str | Path, images: Sequence[np.ndarray], labels: Sequence[str], *,
-                  columns: int | None = None, crop: tuple[int, int, int] | None = None) -> Path:
-    """Writes the labelled collage (JPEG, or PNG by suffix); crop = (top, left, size) per image."""
+                  columns: int | None = None, crop: tuple[int, int, int] | None = None,
+                  min_panel_size: int = 0) -> Path:
+    """Writes the labelled collage (JPEG, or PNG by suffix); crop = (top, left, size) per image.
+
+    Images smaller than `min_panel_size` are enlarged by a whole factor (nearest neighbour)
+    for display only; the result images saved beside the collage are untouched.
+    """
     if crop is not None:
         top, left, size = crop
         images = [image[top:top + size, left:left + size] for image in images]
+    smallest = min(min(image.shape[:2]) for image in images)
+    factor = max(1, -(-min_panel_size // smallest))
+    if factor > 1:
+        images = [image.repeat(factor, axis=0).repeat(factor, axis=1) for image in images]
     font = caption_font(scaled(FONT_SIZE, min(image.shape[1] for image in images)))
     panels = [labelled_panel(np.ascontiguousarray(image), label, font)
               for image, label in zip(images, labels)]
