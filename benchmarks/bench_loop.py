@@ -32,6 +32,7 @@ import onnxruntime as ort
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from converters.caffe.synthetic import learned_blob_shapes  # noqa: E402
 from converters.caffe.to_onnx import caffe_to_onnx  # noqa: E402
 from converters.caffe.writer import write_caffemodel  # noqa: E402
 from converters.vjp.transform import build_vjp  # noqa: E402
@@ -51,41 +52,10 @@ def _param(layer: arch.Layer, key: str, default=None):
     return dict(layer.params).get(key, default)
 
 
-def param_shapes(layers, input_shape: tuple[int, ...]) -> dict[str, list[tuple[int, ...]]]:
-    """Layer → [weight shape, bias shape] in Caffe layouts, walking the layer table."""
-    blobs = {layers[0].bottoms[0]: input_shape}
-    shapes = {}
-    for layer in layers:
-        shape = blobs[layer.bottoms[0]]
-        out = shape
-        if layer.type in ("Convolution", "Deconvolution"):
-            n_out, k = _param(layer, "num_output"), _param(layer, "kernel_size")
-            s, p, g = _param(layer, "stride", 1), _param(layer, "pad", 0), _param(layer, "group", 1)
-            if layer.type == "Convolution":
-                shapes[layer.name] = [(n_out, shape[0] // g, k, k), (n_out,)]
-                size = (shape[1] + 2 * p - k) // s + 1
-            else:
-                shapes[layer.name] = [(shape[0], n_out // g, k, k), (n_out,)]
-                size = s * (shape[1] - 1) + k - 2 * p
-            out = (n_out, size, size)
-        elif layer.type == "InnerProduct":
-            shapes[layer.name] = [(_param(layer, "num_output"), int(np.prod(shape))),
-                                  (_param(layer, "num_output"),)]
-            out = (_param(layer, "num_output"),)
-        elif layer.type == "Pooling":
-            k, s = _param(layer, "kernel_size"), _param(layer, "stride", 1)
-            size = int(math.ceil((shape[1] - k) / s)) + 1
-            out = (shape[0], size, size)
-        elif layer.type == "Reshape":
-            out = tuple(d for _, d in _param(layer, "shape"))[1:]
-        blobs[layer.tops[0]] = out
-    return shapes
-
-
-def synthetic_blobs(layers, input_shape, seed: int, last_gain: float) -> dict[str, list[np.ndarray]]:
+def synthetic_blobs(prototxt: Path, layers, seed: int, last_gain: float) -> dict[str, list[np.ndarray]]:
     """He-scaled normal weights (a Deconvolution output sees c_in·k²/stride² inputs), small biases."""
     rng = np.random.RandomState(seed)
-    shapes = param_shapes(layers, input_shape)
+    shapes = learned_blob_shapes(prototxt)
     types = {layer.name: layer for layer in layers}
     last = list(shapes)[-1]
     blobs = {}
@@ -104,10 +74,9 @@ def prepare_weights(workdir: Path) -> tuple[Path, Path]:
     workdir.mkdir(parents=True, exist_ok=True)
     gen_weights, net_weights = workdir / "generator.caffemodel", workdir / "caffenet.caffemodel"
     if not gen_weights.is_file():
-        write_caffemodel(gen_weights, synthetic_blobs(arch.generator_layers("fc6"), (4096,), 1, 40.0))
+        write_caffemodel(gen_weights, synthetic_blobs(GENERATOR, arch.generator_layers("fc6"), 1, 40.0))
     if not net_weights.is_file():
-        layers = [l for l in arch.caffenet_layers() if l.type != "Softmax"]
-        write_caffemodel(net_weights, synthetic_blobs(layers, (3, 227, 227), 2, 1.0))
+        write_caffemodel(net_weights, synthetic_blobs(CAFFENET, arch.caffenet_layers(), 2, 1.0))
     return gen_weights, net_weights
 
 

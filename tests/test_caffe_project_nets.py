@@ -70,3 +70,15 @@ def test_release_prototxts_convert_with_dynamic_batch(relative, end, shape):
     if not prototxt.exists():
         pytest.skip(f"{prototxt} absent (../shared not checked out)")
     _check(prototxt, end, shape)
+
+
+def test_learned_blob_shapes_are_caffenets_published_ones():
+    """conv1 96x3x11x11, grouped conv2 256x48x5x5, fc6 4096x(256*6*6) after Caffe's ceil pools."""
+    from converters.caffe.synthetic import learned_blob_shapes
+
+    shapes = learned_blob_shapes(REPO_ROOT / "models" / "nets" / "caffenet.prototxt")
+    assert list(shapes) == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+    assert shapes["conv1"] == [(96, 3, 11, 11), (96,)]
+    assert shapes["conv2"] == [(256, 48, 5, 5), (256,)]
+    assert shapes["fc6"] == [(4096, 9216), (4096,)]
+    assert shapes["fc8"] == [(1000, 4096), (1000,)]

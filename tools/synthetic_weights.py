@@ -7,7 +7,8 @@ module, so fixtures store only Caffe's outputs, never weights.
 Weights are uniform with a He-style scale (std = gain * sqrt(2 / fan_in)), drawn with
 NumPy's legacy ``RandomState`` (its stream is fixed across NumPy versions); biases are
 uniform with std 0.1. Inputs are uniform in the pixel range of mean-subtracted images.
-Blob shapes come from the same architecture tables that write models/nets/*.prototxt.
+Blob shapes are the converter's, read from models/nets/*.prototxt (written from the
+architecture tables whose layer order fixes the order of the draws).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from converters.caffe.synthetic import learned_blob_shapes
 from models.nets import write_prototxts as arch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,57 +64,10 @@ def _param(layer: arch.Layer, key: str, default: object = None) -> object:
     return dict(layer.params).get(key, default)
 
 
-def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int) -> int:
-    """Caffe's pooled size: ceil((size + 2 pad - k) / stride) + 1, clipped when padded."""
-    out = int(math.ceil((size + 2 * pad - kernel) / stride)) + 1
-    if pad and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
-
-
-def param_shapes(layers: Sequence[arch.Layer], input_name: str,
-                 input_shape: Sequence[int]) -> dict[str, list[tuple[int, ...]]]:
-    """Layer name -> shapes of its learnable blobs (Caffe's order: weights, bias)."""
-    blobs: dict[str, tuple[int, ...]] = {input_name: tuple(input_shape)}
-    params: dict[str, list[tuple[int, ...]]] = {}
-    for layer in layers:
-        shape = blobs[layer.bottoms[0]]
-        if layer.type in ("Convolution", "Deconvolution"):
-            n_out, k = int(_param(layer, "num_output")), int(_param(layer, "kernel_size"))
-            stride, pad = int(_param(layer, "stride", 1)), int(_param(layer, "pad", 0))
-            group = int(_param(layer, "group", 1))
-            n, c, h, w = shape
-            if layer.type == "Convolution":
-                params[layer.name] = [(n_out, c // group, k, k), (n_out,)]
-                size = lambda s: (s + 2 * pad - k) // stride + 1  # noqa: E731
-            else:
-                params[layer.name] = [(c, n_out // group, k, k), (n_out,)]
-                size = lambda s: stride * (s - 1) + k - 2 * pad  # noqa: E731
-            out = (n, n_out, size(h), size(w))
-        elif layer.type == "InnerProduct":
-            n_out = int(_param(layer, "num_output"))
-            params[layer.name] = [(n_out, int(np.prod(shape[1:]))), (n_out,)]
-            out = (shape[0], n_out)
-        elif layer.type == "Pooling":
-            k, stride = int(_param(layer, "kernel_size")), int(_param(layer, "stride", 1))
-            pad = int(_param(layer, "pad", 0))
-            out = shape[:2] + tuple(caffe_pooled_size(s, k, stride, pad) for s in shape[2:])
-        elif layer.type == "Concat":
-            parts = [blobs[b] for b in layer.bottoms]
-            out = (shape[0], sum(p[1] for p in parts)) + shape[2:]
-        elif layer.type == "Reshape":
-            out = tuple(int(d) for _, d in _param(layer, "shape"))
-        else:  # ReLU, LRN, Dropout, Softmax keep the shape
-            out = shape
-        for top in layer.tops:
-            blobs[top] = out
-    return params
-
-
 def synthetic_weights(net: SyntheticNet) -> dict[str, list[np.ndarray]]:
     """Layer name -> [weights, bias] (float32), in layer order, from the net's seed."""
     layers = net.layers()
-    shapes = param_shapes(layers, net.input_name, net.input_shape)
+    shapes = learned_blob_shapes(net.prototxt_path)
     rng = np.random.RandomState(net.seed)
     last = list(shapes)[-1]
     weights: dict[str, list[np.ndarray]] = {}

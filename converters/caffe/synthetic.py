@@ -34,3 +34,19 @@ def synthetic_weights(prototxt: str | os.PathLike, seed: int = 0,
     with fill_missing_blobs(make):
         net_to_onnx(net, batch=batch)
     return {layer.name: layer.blobs for layer in net.layers if layer.blobs}
+
+
+def learned_blob_shapes(prototxt: str | os.PathLike,
+                        batch: int = 1) -> dict[str, list[tuple[int, ...]]]:
+    """Layer name → shapes of its learned blobs in Caffe's order (weights, bias, ...), in
+    layer order, exactly as the converter infers them from the prototxt."""
+    net = load_caffe_net(prototxt)
+    shapes: dict[str, list[tuple[int, ...]]] = {}
+
+    def record(layer: CaffeLayer, blob_shapes: Sequence[tuple[int, ...]], roles: Sequence[str]):
+        shapes[layer.name] = list(blob_shapes)
+        return [np.zeros(shape, np.float32) for shape in blob_shapes]
+
+    with fill_missing_blobs(record):
+        net_to_onnx(net, batch=batch)
+    return {layer.name: shapes[layer.name] for layer in net.layers if layer.name in shapes}

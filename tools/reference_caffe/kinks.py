@@ -26,6 +26,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from converters.caffe.layers.pooling import caffe_pooled_size
 from tools import synthetic_weights as sw
 
 TAU = 1e-4
@@ -107,7 +108,7 @@ def max_pool_ambiguous(bottom: np.ndarray, layer: sw.arch.Layer, tau: float) -> 
     kernel, stride, pad = (int(params["kernel_size"]), int(params.get("stride", 1)),
                            int(params.get("pad", 0)))
     _, _, height, width = bottom.shape
-    pooled = [sw.caffe_pooled_size(size, kernel, stride, pad) for size in (height, width)]
+    pooled = [caffe_pooled_size(size, kernel, pad, stride) for size in (height, width)]
     extra = [max(0, (n - 1) * stride + kernel - pad - size)
              for n, size in zip(pooled, (height, width))]
     borders = ((0, 0), (0, 0), (pad, extra[0]), (pad, extra[1]))
