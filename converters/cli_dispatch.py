@@ -17,19 +17,12 @@ def run_subcommands(prog: str, description: str | None, module_names: Sequence[s
     """Builds the parser from modules exposing `register(subparsers)` and runs the chosen one.
 
     Each module adds its parser and sets `func(args) -> int` as that parser's default.
-    A module that does not exist (yet) contributes no subcommand.
     """
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module_name in module_names:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(module_name).register(subparsers)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return args.func(args)
