@@ -54,8 +54,8 @@ def run(iters: int, batch: int, workdir: str, cpu_stand_in: bool = False) -> int
     import onnxruntime as ort
 
     from bench_loop import CAFFENET, GENERATOR, SCHEDULE, bounds, prepare_weights, start_codes, timed
-    from reproduce.driver import NetFiles, build_step_model
-    from reproduce.step_runner import StepRunner
+    from reproduce.run.job import NetFiles, build_step_model
+    from reproduce.run.runner import StepRunner
     providers = ort.get_available_providers()
     print(f"onnxruntime {ort.__version__}, providers {providers}")
     gpu = "CUDAExecutionProvider"

@@ -37,9 +37,9 @@ from converters.caffe.to_onnx import caffe_to_onnx  # noqa: E402
 from converters.caffe.writer import write_caffemodel  # noqa: E402
 from converters.vjp.transform import build_vjp  # noqa: E402
 from models.nets import write_prototxts as arch  # noqa: E402
-from reproduce.driver import NetFiles, build_step_model  # noqa: E402
-from reproduce.loop import Schedule  # noqa: E402
-from reproduce.step_runner import StepRunner, session_options  # noqa: E402
+from reproduce.run.job import NetFiles, build_step_model  # noqa: E402
+from reproduce.run.loop import Schedule  # noqa: E402
+from reproduce.run.runner import StepRunner, session_options  # noqa: E402
 
 NETS = REPO / "models" / "nets"
 GENERATOR = NETS / "upconv" / "fc6" / "generator.prototxt"

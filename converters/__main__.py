@@ -4,7 +4,7 @@ Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
 
-from converters.cli_dispatch import run_subcommands
+from common.cli import run_subcommands
 
 SUBCOMMAND_MODULES = ("converters.caffe.cli", "converters.vjp.cli")
 

@@ -7,14 +7,14 @@ Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
 
-from converters.cli_dispatch import run_subcommands
+from common.cli import run_subcommands
 
 SUBCOMMAND_MODULES = (
-    "reproduce.cli_act_max",
-    "reproduce.cli_experiments",
-    "reproduce.cli_regress",
-    "reproduce.cli_export_step",
-    "reproduce.cli_official_files",
+    "reproduce.cli.act_max",
+    "reproduce.cli.experiments",
+    "reproduce.cli.regress",
+    "reproduce.cli.export_step",
+    "reproduce.cli.official_files",
 )
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import REPO_ROOT
 from test_driver_numpy_reference import CODE_SIZE, reference_run, write_tiny_nets
-from reproduce.images import to_saved_array
-from reproduce.trace import read_trace
+from reproduce.outputs.images import to_saved_array
+from reproduce.outputs.trace import read_trace
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_bad_flags_give_one_clear_line(tiny, tmp_path, flags, message):
             at = base.index(flag)
             del base[at:at + 2]
     done = act_max(*base, "--output_dir", str(tmp_path / "out"), *flags)
-    assert done.returncode != 0
+    assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert message in lines[0] and "Traceback" not in done.stderr
@@ -127,8 +127,8 @@ def test_image_code_is_the_encoders_fc6_after_relu6(tiny, tmp_path):
     """Experiment 3's start: the full forward's fc6 blob (after the in-place relu6)."""
     from PIL import Image
 
-    from reproduce.encoder import encode_image, load_mean_image, preprocess
-    from reproduce.nets import encoder_forward
+    from reproduce.run.encoder import encode_image, load_mean_image, preprocess
+    from reproduce.step.nets import encoder_forward
     nets, _ = tiny
     rng = np.random.default_rng(3)
     Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(tmp_path / "photo.png")

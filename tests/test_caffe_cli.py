@@ -126,7 +126,7 @@ def test_bad_input_is_one_line_nonzero_no_traceback_no_output(files, case):
     before = set(os.listdir(files))
     result = caffe2onnx(*args[:2], "-o", files / "out.onnx", *args[2:], cwd=files)
     lines = result.stderr.strip().splitlines()
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert word in lines[0], lines[0]
@@ -136,7 +136,7 @@ def test_bad_input_is_one_line_nonzero_no_traceback_no_output(files, case):
 def test_bad_input_does_not_replace_an_existing_output(files):
     (files / "out.onnx").write_bytes(b"previous")
     args, _ = _corrupt(files, "weight shape mismatch")
-    assert caffe2onnx(*args, "-o", "out.onnx", cwd=files).returncode != 0
+    assert caffe2onnx(*args, "-o", "out.onnx", cwd=files).returncode == 2
     assert (files / "out.onnx").read_bytes() == b"previous"
 
 

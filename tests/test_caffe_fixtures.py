@@ -8,7 +8,7 @@ infinity-norm relative error max|ours − Caffe| / max|Caffe| ≤ 1e-4:
 
 - every blob after a full forward (sampled), and chosen blobs after forward(end=LAYER);
 - input gradients of one-hot units (build_vjp), and the generator's code gradient;
-- single DGN-AM iterations (reproduce.step_graph) started from Caffe's stored codes.
+- single DGN-AM iterations (reproduce.step.graph) started from Caffe's stored codes.
 
 Gradients: ReLU inputs within 1e-4 * max of 0 and max-pool windows whose two largest
 inputs are that close have no well-defined derivative (float32 rounding decides the side,
@@ -191,8 +191,8 @@ TRAJECTORY_NETS = ["caffenet", "places205", "googlenet"]
 @pytest.mark.parametrize("net_key", TRAJECTORY_NETS)
 def test_single_dgn_am_iterations_from_caffe_states(net_key, weights_dir):
     """Each iteration i, started from Caffe's code i, gives Caffe's code i+1 (spec "One run")."""
-    from reproduce.step_graph import build_step_graph
-    from reproduce.step_runner import StepRunner
+    from reproduce.step.graph import build_step_graph
+    from reproduce.run.runner import StepRunner
     data = fixture(f"caffe_dgn_am_{net_key}.npz")
     run_spec = json.loads(str(data["run"]))
     layer, unit, xy = run_spec["layer"], run_spec["unit"], run_spec["xy"]

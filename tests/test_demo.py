@@ -104,10 +104,10 @@ def test_bound_is_mean_plus_three_std_of_fc6_over_training_images(settings, clas
 def test_dgn_am_synthesises_each_class(settings, classifier):
     """The published loop with demo.json's settings: >= 90% of the units' images are
     classified as their unit's class."""
-    from reproduce.bounds import load_bounds
-    from reproduce.driver import NetFiles, build_step_model, run_samples
-    from reproduce.loop import Schedule
-    from reproduce.start_code import as_stored_code, random_start_code
+    from reproduce.inputs.bounds import load_bounds
+    from reproduce.run.job import NetFiles, build_step_model, run_samples
+    from reproduce.run.loop import Schedule
+    from reproduce.inputs.start_code import as_stored_code, random_start_code
 
     units = settings["units"]
     files = NetFiles(*(str(DEMO / settings[key]) for key in (

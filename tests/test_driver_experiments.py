@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from test_driver_numpy_reference import CODE_SIZE, write_tiny_nets
-from converters.cli_dispatch import run_subcommands
+from common.cli import run_subcommands
 from reproduce.__main__ import SUBCOMMAND_MODULES
-from reproduce.cli_act_max import add_act_max_arguments
-from reproduce.experiments import EXPERIMENTS, act_max_argv
+from reproduce.cli.act_max import add_act_max_arguments
+from reproduce.experiments.table import EXPERIMENTS, act_max_argv
 
 
 def reproduce_cli(*argv: str) -> int:

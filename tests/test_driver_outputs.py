@@ -7,13 +7,13 @@ import pytest
 from PIL import Image
 
 from conftest import SHARED
-from reproduce.bounds import load_bounds
-from reproduce.collage import write_collage
-from reproduce.encoder import load_mean_image, preprocess
-from reproduce.errors import UserError
-from reproduce.images import result_file_name, save_result_image, to_saved_array
-from reproduce.labels import caption, read_labels
-from reproduce.start_code import random_start_code
+from reproduce.inputs.bounds import load_bounds
+from reproduce.outputs.collage import write_collage
+from reproduce.run.encoder import load_mean_image, preprocess
+from common.errors import UserError
+from reproduce.outputs.images import result_file_name, save_result_image, to_saved_array
+from reproduce.outputs.labels import caption, read_labels
+from reproduce.inputs.start_code import random_start_code
 
 
 def test_start_code_is_numpys_legacy_global_generator():

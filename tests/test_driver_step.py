@@ -10,9 +10,9 @@ import pytest
 
 from test_driver_numpy_reference import (CODE_SIZE, TinyClassifier, reference_run, tiny_weights,
                                          write_tiny_nets)
-from reproduce.driver import NetFiles, build_step_model, run_samples, unit_index
-from reproduce.loop import Schedule
-from reproduce.step_runner import StepRunner
+from reproduce.run.job import NetFiles, build_step_model, run_samples, unit_index
+from reproduce.run.loop import Schedule
+from reproduce.run.runner import StepRunner
 
 RTOL = 1e-5
 BOUNDS = (np.zeros((1, CODE_SIZE)), np.full((1, CODE_SIZE), 3.0))
@@ -132,7 +132,7 @@ def test_loop_model_equals_the_driven_loop(nets):
     """
     import onnxruntime as ort
 
-    from reproduce.step_loop import build_loop_model
+    from reproduce.step.loop_export import build_loop_model
     step_model = build_step_model(files_of(nets), "fc8", 2, "bound")
     codes = np.concatenate([start_code(0), start_code(1)])
     driven = run_samples(step_model, codes, [2, 3], Schedule(5, 8.0, 1e-10, 0.99), bounds=BOUNDS,

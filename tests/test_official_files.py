@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, SHARED
-from reproduce import official_files
-from reproduce.official_files_manifest import ManifestError, load_manifest
+from reproduce import official as official_files
+from reproduce.official.manifest import ManifestError, load_manifest
 
 ORIGINALS = SHARED / "originals"
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from reproduce import official_files
+from reproduce import official as official_files
 
 
 def _payload(size: int, seed: str) -> bytes:

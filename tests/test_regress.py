@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from test_driver_numpy_reference import CODE_SIZE, write_tiny_nets
-from converters.cli_dispatch import run_subcommands
+from common.cli import run_subcommands
 from reproduce.__main__ import SUBCOMMAND_MODULES
-from reproduce.trace import read_trace, write_trace
+from reproduce.outputs.trace import read_trace, write_trace
 
 
 def reproduce_cli(*argv: str) -> int:

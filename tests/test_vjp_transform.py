@@ -170,7 +170,7 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, case):
     wrt, of = {"unknown wrt": ("zzz", "y"), "no rule": ("b", "z")}.get(case, ("a", "y"))
     target = tmp_path / "out.onnx"
     result = _cli(source, "-o", target, "--wrt", wrt, "--of", of)
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vjp: error: ") and str(source) in lines[0]
     assert "Traceback" not in result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from converters.caffe.files import CaffeError
-from converters.cli_dispatch import write_model_or_report
+from converters.model_output import write_model_or_report
 from converters.caffe.to_onnx import caffe_to_onnx
 
 
@@ -31,11 +31,11 @@ def _batch(text: str) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Converts and writes the model atomically; a bad input is one line on stderr, exit 1."""
+    """Converts and writes the model atomically; a bad input is one line on stderr, exit 2."""
     def build():
         return caffe_to_onnx(args.prototxt, args.caffemodel, outputs=args.output or (),
                              end=args.end, batch=_batch(args.batch))
-    return write_model_or_report("caffe2onnx", build, args.output_path, (CaffeError,))
+    return write_model_or_report(build, args.output_path)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

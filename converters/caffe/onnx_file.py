@@ -13,7 +13,7 @@ import os
 
 import onnx
 
-from converters.caffe.files import atomic_output
+from common.atomic import atomic_output
 from converters.caffe.protowire import length_delimited_header
 
 _GRAPH_FIELD = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number

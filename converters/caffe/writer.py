@@ -17,7 +17,7 @@ import numpy as np
 from google.protobuf import text_format
 
 from converters.caffe import schema
-from converters.caffe.files import atomic_output, atomic_write_bytes
+from common.atomic import atomic_output, atomic_write_bytes
 from converters.caffe.protowire import length_delimited_header
 from converters.caffe.legacy_types import TYPE_TO_V0_NAME, TYPE_TO_V1_ENUM
 

@@ -6,8 +6,8 @@ import argparse
 import onnx
 from google.protobuf.message import DecodeError
 
-from converters.caffe.files import CaffeError, read_bytes
-from converters.cli_dispatch import write_model_or_report
+from converters.caffe.files import read_bytes
+from converters.model_output import write_model_or_report
 from converters.vjp.context import VJPError
 from converters.vjp.transform import build_vjp
 
@@ -28,14 +28,14 @@ def _load(path: str) -> onnx.ModelProto:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Builds and writes the VJP model atomically; bad input is one line on stderr, exit 1."""
+    """Builds and writes the VJP model atomically; bad input is one line on stderr, exit 2."""
     def build():
         forward = _load(args.model)
         try:
             return build_vjp(forward, args.wrt, args.of)
         except VJPError as error:
             raise VJPError(f"{args.model}: {error}") from None
-    return write_model_or_report("vjp", build, args.output_path, (VJPError, CaffeError))
+    return write_model_or_report(build, args.output_path)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,10 +11,11 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from common.errors import UserError
 from converters.naming import UniqueNames
 
 
-class VJPError(ValueError):
+class VJPError(UserError, ValueError):
     """A model, node or request the transform cannot differentiate; the message says why."""
 
 

@@ -1,0 +1,235 @@
+"""The fused step graph: one DGN-AM iteration for a batch of samples as one ONNX graph.
+
+Composed from the generator's forward+VJP graph (`build_vjp(G, wrt=[feat], of=[deconv0])`)
+and the visualised net's forward+VJP graph cut at the activation layer
+(`build_vjp(N(end=L), wrt=[data], of=[L])`), joined by glue nodes that do exactly what the
+release's Python does between the Caffe calls (see ../shared/spec/dgn-am.md, "One run"):
+
+* `c = x0[:, :, top:top+h, left:left+w]`; `act = N_L(c)[unit]` (flat index per sample);
+  the net's output gradient is the one-hot of that index.
+* Per sample: `‖g‖` (float32); NaN → image unchanged, act 0, norm 1e-12; 0 → unchanged, act 0
+  (the release returns act 0 for both); else `x = c + f * g` where
+  `f = float32(step / float64(mean|g|))`: in the release (Python 2, NumPy 1.x) `step_size /
+  np.abs(g).mean()` is a Python float over a float32 scalar, which NumPy evaluates in float64;
+  multiplying the float32 array casts that scalar to float32, and the array arithmetic is float32.
+* The generator's output gradient is `x0' − x0`: `x − c` inside the crop window, zeros outside.
+* `h = dG/dcode ᵀ(x0' − x0)`; the same NaN/zero rules; `code' = code + float32(step/mean|h|) * h`
+  in float32 (the release updates the float32 input blob in place).
+* mode "clip": `clip(code', −1, 1)` (float32); mode "bound": `min(max(code', lower), upper)` with
+  float64 bounds, so the code is float64 from here; then `code' *= l2` (the caller passes 1.0 when
+  L2 is outside (0, 1)); float32 modes multiply by float32(l2), as NumPy does for a float32 array
+  and a Python float; the bound mode multiplies in float64 and rounds to float32 at the end (the
+  release's store into the float32 blob).
+* `active` (per sample, bool) freezes samples that stopped early: their code and image pass through.
+
+Inputs: code (B×K f32), step (f64 scalar), unit (B int64), l2 (f64 scalar), active (B bool),
+best (B×C×h×w f32), and in mode "bound" lower, upper (1×K f64).
+Outputs: new_code, act, net_grad_norm, gen_grad_norm (B f32), image (this iteration's crop, or
+`best` for inactive samples), stepped (the crop after the net's update, for debug images).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from reproduce.step.compose import merged_model, opset_of, prefixed
+
+MODES = ("none", "clip", "bound")
+GEN_PREFIX = "gen/"
+NET_PREFIX = "net/"
+
+
+@dataclass(frozen=True)
+class StepShapes:
+    """Static shapes read from the two VJP graphs."""
+
+    batch: int
+    code_size: int
+    generated: tuple[int, ...]  # per sample C×S×S
+    net_input: tuple[int, ...]  # per sample C×h×w
+    activation: tuple[int, ...]  # per sample shape of the act layer's blob
+
+    @property
+    def crop_offset(self) -> tuple[int, int]:
+        """The release's top-left offset: (S − h) // 2 and (S − w) // 2."""
+        return ((self.generated[1] - self.net_input[1]) // 2,
+                (self.generated[2] - self.net_input[2]) // 2)
+
+    @property
+    def units(self) -> int:
+        """Number of activation entries per sample (flat indices 0 … units−1)."""
+        return int(np.prod(self.activation))
+
+
+def _input_shape(model: onnx.ModelProto, name: str) -> tuple[int, ...]:
+    for value in model.graph.input:
+        if value.name == name:
+            dims = value.type.tensor_type.shape.dim
+            if any(not dim.HasField("dim_value") for dim in dims):
+                raise ValueError(f"input {name!r} has a symbolic dimension; build with a fixed batch")
+            return tuple(dim.dim_value for dim in dims)
+    raise ValueError(f"graph has no input {name!r}")
+
+
+def step_shapes(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str, gen_out: str,
+                net_in: str, act_layer: str) -> StepShapes:
+    """Reads the batch, code size and blob shapes from the VJP graphs' inputs."""
+    code = _input_shape(gen_vjp, gen_in)
+    generated = _input_shape(gen_vjp, f"{gen_out}_grad")
+    net_input = _input_shape(net_vjp, net_in)
+    activation = _input_shape(net_vjp, f"{act_layer}_grad")
+    batches = {code[0], generated[0], net_input[0], activation[0]}
+    if len(batches) != 1:
+        raise ValueError(f"generator and net graphs disagree on the batch size: {sorted(batches)}")
+    if len(code) != 2 or len(generated) != 4 or len(net_input) != 4:
+        raise ValueError(f"unexpected shapes: code {code}, generated {generated}, net input {net_input}")
+    if generated[1] != net_input[1] or generated[2] < net_input[2] or generated[3] < net_input[3]:
+        raise ValueError(f"the generator's output {generated[1:]} cannot be cropped to the net's "
+                         f"input {net_input[1:]}")
+    return StepShapes(code[0], code[1], generated[1:], net_input[1:], activation[1:])
+
+
+class _Glue:
+    """Accumulates glue nodes and constants with unique names."""
+
+    def __init__(self, opset: int) -> None:
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.constants: list[onnx.TensorProto] = []
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.constants.append(numpy_helper.from_array(np.asarray(value), f"step/{name}"))
+        return f"step/{name}"
+
+    def op(self, op_type: str, inputs: list[str], output: str, **attributes) -> str:
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=f"step/{output}",
+                                           **attributes))
+        return output
+
+    def reduce(self, op_type: str, value: str, axes: list[int], output: str) -> str:
+        """A keepdims=0 reduction over `axes`, in the attribute or input form the opset wants."""
+        takes_axes_input = op_type == "ReduceSum" or self.opset >= 18
+        if takes_axes_input:
+            axes_name = self.const(f"{output}_axes", np.array(axes, dtype=np.int64))
+            return self.op(op_type, [value, axes_name], output, keepdims=0)
+        return self.op(op_type, [value], output, axes=axes, keepdims=0)
+
+    def normalised_update(self, value: str, gradient: str, step: str, axes: list[int],
+                          batch_shape: list[int], tag: str) -> tuple[str, str]:
+        """(updated value, reported norm) for the release's `x += step/mean|g| * g` with its NaN/0 rules."""
+        norm = self.op("Sqrt", [self.reduce("ReduceSumSquare", gradient, axes, f"{tag}_sumsq")],
+                       f"{tag}_norm_raw")
+        mean_abs = self.reduce("ReduceMean", self.op("Abs", [gradient], f"{tag}_abs"), axes,
+                               f"{tag}_mean_abs")
+        factor64 = self.op("Div", [step, self.op("Cast", [mean_abs], f"{tag}_mean_abs64",
+                                                 to=TensorProto.DOUBLE)], f"{tag}_factor64")
+        factor = self.op("Reshape", [self.op("Cast", [factor64], f"{tag}_factor32",
+                                             to=TensorProto.FLOAT),
+                                     self.const(f"{tag}_bshape", np.array(batch_shape, np.int64))],
+                         f"{tag}_factor")
+        stepped = self.op("Add", [value, self.op("Mul", [factor, gradient], f"{tag}_scaled")],
+                          f"{tag}_stepped")
+        is_nan = self.op("IsNaN", [norm], f"{tag}_is_nan")
+        is_zero = self.op("Equal", [norm, self.const(f"{tag}_zero", np.float32(0))],
+                          f"{tag}_is_zero")
+        skip = self.op("Or", [is_nan, is_zero], f"{tag}_skip")
+        skip_b = self.op("Reshape", [skip, f"step/{tag}_bshape"], f"{tag}_skip_b")
+        updated = self.op("Where", [skip_b, value, stepped], f"{tag}_updated")
+        reported = self.op("Where", [is_nan, self.const(f"{tag}_nan_norm", np.float32(1e-12)), norm],
+                           f"{tag}_norm")
+        return updated, reported
+
+
+def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str = "feat",
+                     gen_out: str = "deconv0", net_in: str = "data", act_layer: str,
+                     mode: str = "bound") -> onnx.ModelProto:
+    """The step graph (see the module docstring) from the two VJP graphs."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}: expected one of {MODES}")
+    shapes = step_shapes(gen_vjp, net_vjp, gen_in=gen_in, gen_out=gen_out, net_in=net_in,
+                         act_layer=act_layer)
+    batch, top_left = shapes.batch, shapes.crop_offset
+    height, width = shapes.net_input[1:]
+    glue = _Glue(max(opset_of(gen_vjp), opset_of(net_vjp)))
+    gen = lambda name: prefixed(GEN_PREFIX, name)  # noqa: E731
+    net = lambda name: prefixed(NET_PREFIX, name)  # noqa: E731
+
+    glue.op("Identity", ["code"], gen(gen_in))
+    crop = glue.op("Slice", [gen(gen_out),
+                             glue.const("crop_starts", np.array(top_left, np.int64)),
+                             glue.const("crop_ends", np.array([top_left[0] + height,
+                                                               top_left[1] + width], np.int64)),
+                             glue.const("crop_axes", np.array([2, 3], np.int64))], "crop")
+    glue.op("Identity", [crop], net(net_in))
+
+    flat_act = glue.op("Reshape", [net(act_layer), glue.const("flat", np.array([batch, -1], np.int64))],
+                       "act_flat")
+    unit_column = glue.op("Reshape", [glue.op("Cast", ["unit"], "unit64", to=TensorProto.INT64),
+                                      glue.const("column", np.array([batch, 1], np.int64))],
+                          "unit_column")
+    act_raw = glue.op("Reshape", [glue.op("GatherElements", [flat_act, unit_column], "act_picked",
+                                          axis=1), glue.const("batch", np.array([batch], np.int64))],
+                      "act_raw")
+    positions = glue.const("positions", np.arange(shapes.units, dtype=np.int64).reshape(1, -1))
+    one_hot = glue.op("Cast", [glue.op("Equal", [positions, unit_column], "one_hot_bool")],
+                      "one_hot_flat", to=TensorProto.FLOAT)
+    glue.op("Reshape", [one_hot, glue.const("act_shape", np.array((batch,) + shapes.activation,
+                                                                  np.int64))],
+            net(f"{act_layer}_grad"))
+
+    image_axes = [1, 2, 3]
+    stepped, net_norm = glue.normalised_update(crop, net(f"{net_in}_grad"), "step", image_axes,
+                                               [batch, 1, 1, 1], "net")
+    zero = glue.const("act_zero", np.float32(0))
+    glue.op("Where", [glue.op("Equal", [net_norm, "step/net_zero"],
+                              "net_norm_zero"), zero,
+                      glue.op("Where", ["net_is_nan", zero, act_raw], "act_if_finite")], "act")
+    glue.op("Identity", [net_norm], "net_grad_norm")
+    glue.op("Identity", [stepped], "stepped")
+    pads = [0, 0, top_left[0], top_left[1], 0, 0,
+            shapes.generated[1] - top_left[0] - height, shapes.generated[2] - top_left[1] - width]
+    glue.op("Pad", [glue.op("Sub", [stepped, crop], "image_change"),
+                    glue.const("pads", np.array(pads, np.int64))], gen(f"{gen_out}_grad"))
+
+    code, gen_norm = glue.normalised_update("code", gen(f"{gen_in}_grad"), "step", [1],
+                                            [batch, 1], "gen")
+    glue.op("Identity", [gen_norm], "gen_grad_norm")
+    if mode == "bound":
+        code64 = glue.op("Cast", [code], "code64", to=TensorProto.DOUBLE)
+        bounded = glue.op("Min", [glue.op("Max", [code64, "lower"], "code_above"), "upper"],
+                          "code_bounded")
+        decayed = glue.op("Cast", [glue.op("Mul", [bounded, "l2"], "code_decayed64")],
+                          "code_decayed", to=TensorProto.FLOAT)
+    else:
+        if mode == "clip":
+            code = glue.op("Clip", [code, glue.const("clip_low", np.float32(-1)),
+                                    glue.const("clip_high", np.float32(1))], "code_clipped")
+        decayed = glue.op("Mul", [code, glue.op("Cast", ["l2"], "l2_32", to=TensorProto.FLOAT)],
+                          "code_decayed")
+    active_code = glue.op("Reshape", ["active", "step/column"], "active_column")
+    glue.op("Where", [active_code, decayed, "code"], "new_code")
+    active_image = glue.op("Reshape", ["active", "step/net_bshape"], "active_image")
+    glue.op("Where", [active_image, crop, "best"], "image")
+
+    f32, f64 = TensorProto.FLOAT, TensorProto.DOUBLE
+    inputs = [helper.make_tensor_value_info("code", f32, [batch, shapes.code_size]),
+              helper.make_tensor_value_info("step", f64, []),
+              helper.make_tensor_value_info("unit", TensorProto.INT64, [batch]),
+              helper.make_tensor_value_info("l2", f64, []),
+              helper.make_tensor_value_info("active", TensorProto.BOOL, [batch]),
+              helper.make_tensor_value_info("best", f32, [batch, *shapes.net_input])]
+    if mode == "bound":
+        inputs += [helper.make_tensor_value_info(name, f64, [1, shapes.code_size])
+                   for name in ("lower", "upper")]
+    outputs = [helper.make_tensor_value_info("new_code", f32, [batch, shapes.code_size])]
+    outputs += [helper.make_tensor_value_info(name, f32, [batch])
+                for name in ("act", "net_grad_norm", "gen_grad_norm")]
+    outputs += [helper.make_tensor_value_info(name, f32, [batch, *shapes.net_input])
+                for name in ("image", "stepped")]
+    return merged_model([(gen_vjp.graph, GEN_PREFIX), (net_vjp.graph, NET_PREFIX)], glue.nodes,
+                        glue.constants, inputs, outputs, opset=glue.opset,
+                        ir_version=max(gen_vjp.ir_version, net_vjp.ir_version),
+                        name=f"dgn_am_step_{act_layer}_{mode}")

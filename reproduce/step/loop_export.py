@@ -1,0 +1,110 @@
+"""The whole DGN-AM loop as one ONNX model: the step graph as the body of an ONNX Loop.
+
+Outer inputs: code (B×K f32, the start code), unit (B int64), n_iters (int64 scalar),
+lr_start, lr_end, L2 (f64 scalars; as the release, the code is multiplied by L2 only when
+0 < L2 < 1), and lower/upper (1×K f64) for the bound mode. The body computes iteration i's step size as the release does,
+`lr_start + ((lr_end − lr_start) * i) / n` in float64, runs the step graph, and clears a
+sample's `active` flag after the iteration whose generator or net gradient norm was 0; the loop
+ends when no sample is active or after n iterations.
+Outputs: final_code, final_image (each sample's last crop, BGR), final_active, and per iteration
+(leading axis) acts, net_grad_norms, gen_grad_norms, codes and actives (whether the sample ran
+that iteration; values of inactive samples are not part of their run).
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+STATE = ("code", "best", "active")
+OUTER = ("unit", "l2", "lower", "upper")
+SCANS = (("act", "acts"), ("net_grad_norm", "net_grad_norms"), ("gen_grad_norm", "gen_grad_norms"),
+         ("new_code", "codes"), ("active", "actives"))
+
+
+def _value(name: str, elem_type: int, shape: list[int] | None) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, elem_type, shape)
+
+
+def _schedule_nodes() -> list[onnx.NodeProto]:
+    make = helper.make_node
+    return [make("Cast", ["iteration"], ["iteration64"], to=TensorProto.DOUBLE),
+            make("Cast", ["n_iters"], ["n_iters64"], to=TensorProto.DOUBLE),
+            make("Sub", ["lr_end", "lr_start"], ["lr_span"]),
+            make("Mul", ["lr_span", "iteration64"], ["lr_progress"]),
+            make("Div", ["lr_progress", "n_iters64"], ["lr_offset"]),
+            make("Add", ["lr_start", "lr_offset"], ["step"])]
+
+
+def _stop_nodes() -> list[onnx.NodeProto]:
+    make = helper.make_node
+    return [make("Constant", [], ["zero_norm"], value=numpy_helper.from_array(np.float32(0))),
+            make("Equal", ["gen_grad_norm", "zero_norm"], ["gen_stopped"]),
+            make("Equal", ["net_grad_norm", "zero_norm"], ["net_stopped"]),
+            make("Or", ["gen_stopped", "net_stopped"], ["stopped"]),
+            make("Not", ["stopped"], ["going_on"]),
+            make("And", ["active", "going_on"], ["active_next"]),
+            make("Cast", ["active_next"], ["active_count_int"], to=TensorProto.INT32),
+            make("ReduceMax", ["active_count_int"], ["any_active_int"], keepdims=0),
+            make("Cast", ["any_active_int"], ["cond_out"], to=TensorProto.BOOL)]
+
+
+def _l2_factor_nodes() -> list[onnx.NodeProto]:
+    """l2 = L2 when 0 < L2 < 1, else 1 (the release's `if 0 < L2 < 1: code *= L2`)."""
+    make = helper.make_node
+    return [make("Constant", [], ["l2_zero"], value=numpy_helper.from_array(np.float64(0))),
+            make("Constant", [], ["l2_one"], value=numpy_helper.from_array(np.float64(1))),
+            make("Greater", ["L2", "l2_zero"], ["l2_above_zero"]),
+            make("Less", ["L2", "l2_one"], ["l2_below_one"]),
+            make("And", ["l2_above_zero", "l2_below_one"], ["l2_applies"]),
+            make("Where", ["l2_applies", "L2", "l2_one"], ["l2"])]
+
+
+def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:
+    """Wraps a step graph (reproduce.step.graph) into a Loop model; see the module docstring."""
+    step_inputs = {value.name: value for value in step.graph.input}
+    step_outputs = {value.name: value for value in step.graph.output}
+    code_info, best_info = step_inputs["code"], step_inputs["best"]
+    batch = code_info.type.tensor_type.shape.dim[0].dim_value
+    body_inputs = [_value("iteration", TensorProto.INT64, []), _value("cond_in", TensorProto.BOOL, []),
+                   code_info, best_info, step_inputs["active"]]
+    body_outputs = [_value("cond_out", TensorProto.BOOL, []), step_outputs["new_code"],
+                    step_outputs["image"], _value("active_next", TensorProto.BOOL, [batch])]
+    body_outputs += [step_outputs[name] if name in step_outputs else step_inputs[name]
+                     for name, _ in SCANS[:-2]]
+    body_outputs += [helper.make_tensor_value_info("new_code_scan", TensorProto.FLOAT,
+                                                   [d.dim_value for d in code_info.type.tensor_type.shape.dim]),
+                     _value("active_scan", TensorProto.BOOL, [batch])]
+    copies = [helper.make_node("Identity", ["new_code"], ["new_code_scan"]),
+              helper.make_node("Identity", ["active"], ["active_scan"])]
+    body = helper.make_graph(_schedule_nodes() + list(step.graph.node) + _stop_nodes() + copies,
+                             "dgn_am_iteration", body_inputs, body_outputs)
+
+    outer_inputs = [code_info, step_inputs["unit"], _value("n_iters", TensorProto.INT64, []),
+                    _value("lr_start", TensorProto.DOUBLE, []), _value("lr_end", TensorProto.DOUBLE, []),
+                    _value("L2", TensorProto.DOUBLE, [])]
+    outer_inputs += [step_inputs[name] for name in ("lower", "upper") if name in step_inputs]
+    image_shape = [d.dim_value for d in best_info.type.tensor_type.shape.dim]
+    outer_nodes = _l2_factor_nodes() + [
+        helper.make_node("Constant", [], ["loop_go"], value=numpy_helper.from_array(np.array(True))),
+        helper.make_node("Constant", [], ["best_start"],
+                         value=numpy_helper.from_array(np.zeros(image_shape, np.float32))),
+        helper.make_node("Constant", [], ["active_start"],
+                         value=numpy_helper.from_array(np.ones(batch, np.bool_))),
+        helper.make_node("Loop", ["n_iters", "loop_go", "code", "best_start", "active_start"],
+                         ["final_code", "final_image", "final_active"] + [name for _, name in SCANS],
+                         body=body, name="dgn_am_loop")]
+    code_shape = [d.dim_value for d in code_info.type.tensor_type.shape.dim]
+    outputs = [_value("final_code", TensorProto.FLOAT, code_shape),
+               _value("final_image", TensorProto.FLOAT, image_shape),
+               _value("final_active", TensorProto.BOOL, [batch])]
+    per_sample = {"acts": [batch], "net_grad_norms": [batch], "gen_grad_norms": [batch],
+                  "codes": code_shape, "actives": [batch]}
+    outputs += [_value(name, TensorProto.BOOL if name == "actives" else TensorProto.FLOAT,
+                       ["iterations", *per_sample[name]]) for _, name in SCANS]
+    graph = helper.make_graph(outer_nodes, "dgn_am_loop", outer_inputs, outputs,
+                              initializer=list(step.graph.initializer))
+    model = helper.make_model(graph, opset_imports=list(step.opset_import),
+                              producer_name="reproduce.step.loop_export")
+    model.ir_version = step.ir_version
+    return model
