@@ -25,6 +25,8 @@ class GraphBuilder:
     Initializers are written straight into `model.graph` (the ModelProto finally returned),
     so the weights exist once in ONNX form, not once per intermediate container."""
 
+    GLUE_OPS = ("Identity",)  # the op types rename_output adds on its own
+
     def __init__(self, reserved_names: set[str], dynamic_batch: bool = False):
         self.model = ModelProto()
         self.nodes: list[NodeProto] = []

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,34 +69,41 @@ def _decode_text(path: str | os.PathLike) -> str:
             from None
 
 
-def _layer_types(net: schema.NetParameter) -> Iterable[tuple[str, str]]:
-    for layer in net.layer:
-        yield layer.name, layer.type
+class UnknownFieldError(CaffeError):
+    """A prototxt field the schema does not know. `layer_types` lists every layer of the file
+    as (name, V2 type), read skipping unknown fields, so that the converter, which knows the
+    supported types, can report a layer of an unsupported type (whose parameters are what the
+    schema lacks) instead; str() is the parser's own line."""
+
+    def __init__(self, message: str, layer_types: list[tuple[str, str]]):
+        super().__init__(message)
+        self.layer_types = layer_types
+
+
+def v2_type_name(layer_type: str) -> str:
+    """The V2 name of a layer type written in any generation (V1 enum, V0 name or V2)."""
+    return (V1_ENUM_TO_TYPE.get(layer_type)
+            or V1_ENUM_TO_TYPE.get(V0_NAME_TO_V1_ENUM.get(layer_type, ""), layer_type))
+
+
+def _layer_types(net: schema.NetParameter) -> list[tuple[str, str]]:
+    """(name, V2 type) of every layer; V0 "padding" layers (folded by the upgrade) left out."""
+    found = [(layer.name, layer.type) for layer in net.layer]
     for entry in net.layers:
         if entry.HasField("layer"):
-            yield entry.layer.name, entry.layer.type
+            found.append((entry.layer.name, entry.layer.type))
         else:
-            yield entry.name, schema.V1LayerParameter.LayerType.Name(entry.type)
-
-
-def _unsupported_layer_behind(net: schema.NetParameter) -> str | None:
-    """Names a layer of an unsupported type, if any (to report instead of its unknown fields)."""
-    from converters.caffe.layers import SUPPORTED_TYPES, unsupported_type_message
-    for name, layer_type in _layer_types(net):
-        canonical = V1_ENUM_TO_TYPE.get(layer_type) or V1_ENUM_TO_TYPE.get(
-            V0_NAME_TO_V1_ENUM.get(layer_type, ""), layer_type)
-        if canonical not in SUPPORTED_TYPES and layer_type != "padding":
-            return unsupported_type_message(name, layer_type)
-    return None
+            found.append((entry.name, schema.V1LayerParameter.LayerType.Name(entry.type)))
+    return [(name, v2_type_name(layer_type)) for name, layer_type in found
+            if layer_type != "padding"]
 
 
 def parse_prototxt(path: str | os.PathLike) -> schema.NetParameter:
     """Parses a text prototxt; a syntax error becomes one line `FILE:LINE:COL : problem`.
 
-    The schema holds the parameters of supported layer types and of common others. When a
-    field is unknown to it, the file is re-read skipping unknown fields: if it then holds a
-    layer of an unsupported type (whose parameters are what the schema lacks), that layer is
-    what gets reported; otherwise the original error with its line number is."""
+    The schema holds the parameters of every layer type of caffe.proto. When a field is
+    unknown to it, the file is re-read skipping unknown fields and UnknownFieldError carries
+    its layers' types (see there); if even that fails, the error is a plain CaffeError."""
     text = _decode_text(path)
     net = schema.NetParameter()
     try:
@@ -107,11 +113,8 @@ def parse_prototxt(path: str | os.PathLike) -> schema.NetParameter:
         try:
             text_format.Parse(text, lenient, allow_unknown_field=True)
         except text_format.ParseError:
-            lenient = None
-        unsupported = _unsupported_layer_behind(lenient) if lenient is not None else None
-        if unsupported:
-            raise CaffeError(f"{path}: {unsupported}") from None
-        raise CaffeError(f"{path}:{error}") from None
+            raise CaffeError(f"{path}:{error}") from None
+        raise UnknownFieldError(f"{path}:{error}", _layer_types(lenient)) from None
     return net
 
 
@@ -138,7 +141,7 @@ _V0_COPIED_FIELDS = {
 def _upgrade_v0_layer(v0: schema.V0LayerParameter, bottoms: list[str],
                       tops: list[str]) -> schema.LayerParameter:
     """UpgradeV0LayerParameter: string type → V2 type, flat fields → the type's *_param."""
-    layer_type = V1_ENUM_TO_TYPE.get(V0_NAME_TO_V1_ENUM.get(v0.type, ""), v0.type)
+    layer_type = v2_type_name(v0.type)
     layer = schema.LayerParameter(name=v0.name, type=layer_type, bottom=bottoms, top=tops)
     if layer_type in _V0_COPIED_FIELDS:
         param_name, fields = _V0_COPIED_FIELDS[layer_type]

@@ -18,12 +18,18 @@ from tqdm import tqdm
 
 from converters.caffe.files import CaffeError
 from converters.caffe.graph import GraphBuilder, Tensor
-from converters.caffe.layers import CONVERTERS, unsupported_type_message
-from converters.caffe.reader import CaffeLayer, CaffeNetModel, load_caffe_net
+from converters.caffe.layers import CONVERTERS, SUPPORTED_TYPES
+from converters.caffe.reader import CaffeLayer, CaffeNetModel, UnknownFieldError, load_caffe_net
 
 log = logging.getLogger(__name__)
 OPSET = 17
 BATCH_DIM_NAME = "batch"
+
+
+def unsupported_type_message(layer_name: str, layer_type: str) -> str:
+    """The one line shown for a layer type without converter, listing the supported ones."""
+    return (f"layer {layer_name}: unsupported Caffe layer type '{layer_type}' "
+            f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})")
 
 
 def _layers_until(net: CaffeNetModel, end: str | None) -> list[CaffeLayer]:
@@ -97,6 +103,37 @@ def _version_name(graph: GraphBuilder, blob: str, layer: CaffeLayer, final: bool
     return graph.fresh(f"{blob}/{layer.name}")
 
 
+def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
+                   bottoms: list[Tensor], first_node: int) -> list[Tensor]:
+    """Runs the layer's converter; its CaffeError gets the prototxt's name in front, and the
+    nodes it added must be of the ONNX op types it was registered with."""
+    converter = CONVERTERS[layer.type]
+    try:
+        tops = converter.convert(graph, layer, bottoms)
+    except CaffeError as error:
+        raise CaffeError(f"{net.prototxt}: {error}") from None
+    except ValueError as error:
+        raise CaffeError(f"{net.prototxt}: layer {layer.name} ({layer.type}): {error}") from None
+    undeclared = {node.op_type for node in graph.nodes[first_node:]} - converter.onnx_ops
+    if undeclared:
+        raise RuntimeError(f"the {layer.type} converter emitted {sorted(undeclared)}, which "
+                           "its @register(onnx_ops=...) does not declare")
+    return tops
+
+
+def _load(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | None) -> CaffeNetModel:
+    """load_caffe_net; a field the schema lacks is reported as the layer of an unsupported
+    type it belongs to, when the file has one (see reader.UnknownFieldError)."""
+    try:
+        return load_caffe_net(prototxt, caffemodel)
+    except UnknownFieldError as error:
+        for name, layer_type in error.layer_types:
+            if layer_type not in SUPPORTED_TYPES:
+                raise CaffeError(f"{prototxt}: {unsupported_type_message(name, layer_type)}") \
+                    from None
+        raise
+
+
 def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | None = None,
                 batch: int | str = 1) -> onnx.ModelProto:
     """Converts a loaded Caffe net; see caffe_to_onnx."""
@@ -122,10 +159,7 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
             raise CaffeError(f"{net.prototxt}: {unsupported_type_message(layer.name, layer.type)}")
         bottoms = [current[bottom] for bottom in layer.bottoms]
         first_node = len(graph.nodes)
-        try:
-            tops = converter(graph, layer, bottoms)
-        except ValueError as error:
-            raise CaffeError(f"layer {layer.name} ({layer.type}): {error}") from None
+        tops = _convert_layer(net, graph, layer, bottoms, first_node)
         if layer.type == "Input":
             tops = [Tensor(top.name, (batch_size, *top.shape[1:])) for top in tops]
             graph_inputs.extend(tops)
@@ -160,5 +194,4 @@ def caffe_to_onnx(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | N
     end: cut the graph after this layer, as Caffe's forward(end=LAYER).
     batch: the batch size (replacing the inputs' first dimension) or "dynamic".
     """
-    return net_to_onnx(load_caffe_net(prototxt, caffemodel), outputs=outputs, end=end,
-                       batch=batch)
+    return net_to_onnx(_load(prototxt, caffemodel), outputs=outputs, end=end, batch=batch)

@@ -9,7 +9,7 @@ from converters.caffe.layers._params import canonical_axis
 from converters.caffe.reader import CaffeLayer
 
 
-@register("ReLU")
+@register("ReLU", onnx_ops=("Relu", "LeakyRelu"))
 def relu(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ReLULayer: y = max(x, 0) + negative_slope·min(x, 0) (LeakyRelu when slope ≠ 0)."""
     bottom, slope = bottoms[0], layer.param.relu_param.negative_slope
@@ -18,7 +18,7 @@ def relu(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[
     return [graph.op("LeakyRelu", [bottom.name], bottom.shape, layer.name, alpha=slope)]
 
 
-@register("Sigmoid", "TanH", "AbsVal")
+@register("Sigmoid", "TanH", "AbsVal", onnx_ops=("Sigmoid", "Tanh", "Abs"))
 def unary(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SigmoidLayer 1/(1+e^-x), TanHLayer tanh(x), AbsValLayer |x|."""
     op_type = {"Sigmoid": "Sigmoid", "TanH": "Tanh", "AbsVal": "Abs"}[layer.type]
@@ -31,7 +31,7 @@ def dropout(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> li
     return [bottoms[0]]
 
 
-@register("Power")
+@register("Power", onnx_ops=("Mul", "Add", "Pow"))
 def power(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe PowerLayer: y = (shift + scale·x)^power; steps that are identities are skipped."""
     bottom, param = bottoms[0], layer.param.power_param
@@ -48,7 +48,7 @@ def power(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list
     return [value]
 
 
-@register("Softmax")
+@register("Softmax", onnx_ops=("Softmax",))
 def softmax(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SoftmaxLayer: exp(x - max) / Σ exp(x - max) along `axis` (default the channels)."""
     bottom = bottoms[0]

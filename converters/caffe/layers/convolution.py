@@ -43,7 +43,7 @@ def _convolve(graph: GraphBuilder, layer: CaffeLayer, bottom: Tensor, op_type: s
                     strides=g["stride"], dilations=g["dilation"], group=param.group)
 
 
-@register("Convolution")
+@register("Convolution", onnx_ops=("Conv",))
 def convolution(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ConvolutionLayer: cross-correlation, weights (num_output, C/group, k...), bias;
     output size floor((H + 2p - (d(k-1)+1)) / s) + 1 (same as ONNX Conv)."""
@@ -55,7 +55,7 @@ def convolution(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -
     return [_convolve(graph, layer, bottom, "Conv", weight_shape, out, g)]
 
 
-@register("Deconvolution")
+@register("Deconvolution", onnx_ops=("ConvTranspose",))
 def deconvolution(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe DeconvolutionLayer: the transposed convolution, weights (C, num_output/group, k...),
     output size (H - 1)s - 2p + d(k - 1) + 1 (ONNX ConvTranspose with symmetric pads)."""

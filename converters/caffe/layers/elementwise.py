@@ -13,7 +13,7 @@ from converters.caffe.weights import layer_blobs
 _PROD, _SUM, _MAX = 0, 1, 2
 
 
-@register("Eltwise")
+@register("Eltwise", onnx_ops=("Mul", "Max", "Sum"))
 def eltwise(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe EltwiseLayer: SUM Σ coeff_i·x_i (coeff default 1), PROD Π x_i, MAX max_i x_i."""
     param = layer.param.eltwise_param
@@ -88,14 +88,14 @@ def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]
     return [value]
 
 
-@register("Scale")
+@register("Scale", onnx_ops=("Mul", "Add", "Reshape"))
 def scale(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ScaleLayer: y = x·γ (+ β when bias_term), γ learned or given as bottom[1]."""
     param = layer.param.scale_param
     return _scale_or_bias(graph, layer, bottoms, param, "Mul", "scale", param.bias_term)
 
 
-@register("Bias")
+@register("Bias", onnx_ops=("Add", "Reshape"))
 def bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe BiasLayer: y = x + β, β learned or given as bottom[1]."""
     return _scale_or_bias(graph, layer, bottoms, layer.param.bias_param, "Add", "bias", False)

@@ -10,7 +10,7 @@ from converters.caffe.reader import CaffeLayer
 from converters.caffe.weights import layer_blobs
 
 
-@register("InnerProduct")
+@register("InnerProduct", onnx_ops=("Flatten", "Gemm", "Reshape"))
 def inner_product(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe InnerProductLayer: the bottom flattened from `axis` on (K values) times the weights,
     y = x·Wᵀ + b with W of shape (num_output, K), or y = x·W with W (K, num_output) when

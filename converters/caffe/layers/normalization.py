@@ -16,7 +16,7 @@ def _scalar(graph: GraphBuilder, hint: str, value: float) -> str:
     return graph.constant(hint, np.array(value, dtype=np.float32))
 
 
-@register("LRN")
+@register("LRN", onnx_ops=("LRN", "Mul", "AveragePool", "Add", "Pow"))
 def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe LRNLayer. ACROSS_CHANNELS: y = x·(k + α/n·Σ_{n channels} x²)^-β, centred window
     (ONNX LRN with bias=k). WITHIN_CHANNEL: y = x·(1 + α·avg_{n×n, zero-padded} x²)^-β, Caffe's
@@ -44,7 +44,7 @@ def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[T
     return [graph.op("Mul", [bottom.name, power.name], bottom.shape, layer.name)]
 
 
-@register("BatchNorm")
+@register("BatchNorm", onnx_ops=("Sub", "Div"))
 def batch_norm(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe BatchNormLayer with global statistics (its TEST-phase default):
     y = (x - mean/s) / sqrt(var/s + eps) per channel, s = blob[2] (a zero s gives 0 statistics);

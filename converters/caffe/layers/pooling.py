@@ -46,7 +46,7 @@ def _window(layer: CaffeLayer, bottom: Tensor) -> tuple[list[int], list[int], li
     return kernel, pad, stride
 
 
-@register("Pooling")
+@register("Pooling", onnx_ops=("MaxPool", "AveragePool", "Mul"))
 def pooling(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe PoolingLayer (MAX, AVE). Caffe's output size is reproduced with explicit end pads
     and ceil_mode 0; MAX ignores padding cells; AVE divides each window's sum by the number of

@@ -32,7 +32,7 @@ def _slice(graph: GraphBuilder, layer: CaffeLayer, source: Tensor, starts: list[
     return graph.op("Slice", inputs, shape, hint)
 
 
-@register("Concat")
+@register("Concat", onnx_ops=("Concat",))
 def concat(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ConcatLayer: bottoms joined along `axis` (or the deprecated concat_dim)."""
     param = layer.param.concat_param
@@ -58,7 +58,7 @@ def split(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list
     return [bottoms[0]] * len(layer.tops)
 
 
-@register("Slice")
+@register("Slice", onnx_ops=("Slice",))
 def slice_layer(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SliceLayer: the bottom cut along `axis` at `slice_point`s, or into equal parts
     (one per top) when none are given."""
@@ -89,7 +89,7 @@ def slice_layer(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -
     return tops
 
 
-@register("Crop")
+@register("Crop", onnx_ops=("Slice",))
 def crop(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe CropLayer: bottom[0] cut to bottom[1]'s shape on axes >= `axis`, starting at
     `offset` (one value for all cropped axes, or one per axis; default 0)."""
@@ -140,7 +140,7 @@ def caffe_reshape_shape(layer: CaffeLayer, bottom_shape: tuple[int, ...]) -> tup
     return tuple(shape)
 
 
-@register("Reshape")
+@register("Reshape", onnx_ops=("Reshape",))
 def reshape(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ReshapeLayer (0 = copy, -1 = infer, axis, num_axes). An explicit leading dim of a
     whole-shape reshape is the batch: it becomes the current batch size."""
@@ -148,7 +148,7 @@ def reshape(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> li
     return [graph.reshape(bottom, caffe_reshape_shape(layer, bottom.shape), layer.name)]
 
 
-@register("Flatten")
+@register("Flatten", onnx_ops=("Reshape",))
 def flatten(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe FlattenLayer: axes axis..end_axis merged into one."""
     bottom, param = bottoms[0], layer.param.flatten_param

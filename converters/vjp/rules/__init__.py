@@ -3,35 +3,32 @@
 A rule is `rule(ctx, node, output_grads) -> list[str | None]`: given the forward node and
 the name of the gradient of each of its outputs (None where an output gets none), it emits
 standard-domain nodes through `ctx` and returns the gradient name for each input (None
-where an input gets none). Adding an op is adding a decorated function in one module.
+where an input gets none). Adding an op is adding a decorated function in any module of
+this package, or a new module: every module here is imported by discovery (pkgutil), so
+there is no list to edit. Two rules for one op raise DuplicateRegistrationError.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 
 import onnx
 
+from converters.registry import Registry, import_package_modules, origin_of
 from converters.vjp.context import GradContext
 
 Rule = Callable[[GradContext, onnx.NodeProto, Sequence[str | None]], list[str | None]]
 
-RULES: dict[str, Rule] = {}
-
-_RULE_MODULES = ("elementwise", "activations", "linear", "conv", "pooling", "lrn",
-                 "shape_ops", "normalization")
+_REGISTRY: Registry[Rule] = Registry("gradient rules")
+RULES: dict[str, Rule] = _REGISTRY.entries
 
 
 def register(*op_types: str) -> Callable[[Rule], Rule]:
     """Decorator: `@register("Relu")` makes the function the gradient rule of those ops."""
     def decorate(rule: Rule) -> Rule:
         for op_type in op_types:
-            if op_type in RULES:
-                raise ValueError(f"two gradient rules for op {op_type}")
-            RULES[op_type] = rule
+            _REGISTRY.add(op_type, rule, origin_of(rule))
         return rule
     return decorate
 
 
-for _module in _RULE_MODULES:
-    importlib.import_module(f"{__name__}.{_module}")
+import_package_modules(__name__, __path__)

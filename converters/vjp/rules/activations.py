@@ -77,13 +77,9 @@ def square_root(ctx, node, grads):
 
 @register("Softmax")
 def softmax(ctx, node, grads):
-    """dx = y * (g - sum(g * y)) over the softmax axes (opset >= 13: one axis, default -1;
-    older opsets: every axis from `axis`, default 1, on)."""
+    """dx = y * (g - sum(g * y)) along the softmax axis (opset >= 13, which build_vjp
+    requires: one axis, default -1)."""
     g, y = grads[0], node.output[0]
-    rank = ctx.rank(y)
-    if ctx.opset >= 13:
-        axes = [attributes(node).get("axis", -1) % rank]
-    else:
-        axes = list(range(attributes(node).get("axis", 1) % rank, rank))
+    axes = [attributes(node).get("axis", -1) % ctx.rank(y)]
     dot = ctx.reduce_sum(ctx.emit("Mul", [g, y]), axes, keepdims=1)
     return [ctx.emit("Mul", [y, ctx.emit("Sub", [g, dot])])]
