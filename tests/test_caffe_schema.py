@@ -81,3 +81,37 @@ def test_write_prototxt_round_trips(tmp_path: Path):
     again = schema.NetParameter()
     text_format.Parse((tmp_path / "n.prototxt").read_text(), again)
     assert again == net
+
+
+@pytest.mark.parametrize("layer_type,params", [
+    ("MVN", "mvn_param { normalize_variance: false across_channels: true eps: 1e-5 }"),
+    ("Reduction", "reduction_param { operation: MEAN axis: 1 coeff: 2 }"),
+    ("Embed", "embed_param { num_output: 4 input_dim: 10 bias_term: false }"),
+    ("Swish", "swish_param { beta: 1.5 }"),
+    ("Clip", "clip_param { min: -1 max: 1 }"),
+    ("SPP", "spp_param { pyramid_height: 2 pool: AVE engine: CAFFE }"),
+    ("Parameter", "parameter_param { shape { dim: 2 } }"),
+    ("RNN", "recurrent_param { num_output: 3 expose_hidden: true }"),
+    ("DummyData", "dummy_data_param { shape { dim: 1 } data_filler { type: 'constant' } }"),
+])
+def test_every_caffe_layer_parameter_parses_and_unsupported_types_are_named(tmp_path, layer_type,
+                                                                             params):
+    """The schema holds all of caffe.proto's *_param fields, so a net using a type the
+    converter lacks parses and the converter names the type (rather than the field)."""
+    from converters import caffe_to_onnx
+    from converters.caffe.files import CaffeError
+    path = tmp_path / "net.prototxt"
+    path.write_text('input: "x" input_shape { dim: 1 dim: 2 }\n'
+                    f'layer {{ name: "l" type: "{layer_type}" bottom: "x" top: "y" {params} }}\n')
+    net = schema.NetParameter()
+    text_format.Parse(path.read_text(), net)
+    with pytest.raises(CaffeError, match=f"layer l: unsupported Caffe layer type '{layer_type}'"):
+        caffe_to_onnx(path, None)
+
+
+def test_v1_layers_take_every_v1_parameter(tmp_path):
+    net = schema.NetParameter()
+    text_format.Parse('layers { name: "m" type: MVN mvn_param { eps: 0.5 } }\n'
+                      'layers { name: "w" type: WINDOW_DATA window_data_param { context_pad: 2 } }',
+                      net)
+    assert net.layers[0].mvn_param.eps == 0.5 and net.layers[1].window_data_param.context_pad == 2

@@ -12,9 +12,11 @@ Two variants are built from the same tables:
   are declared `bytes`, which is the same wire encoding; the reader uses it to turn weights
   into NumPy arrays without a Python float per element.
 
-Layer parameter messages of layer types the converter does not support are included where
-they are common in deploy files, so such files parse and the converter can report the
-unsupported type by name.
+LayerParameter (and V1LayerParameter) hold every `*_param` field of caffe.proto, with its
+message, so that a file using any of Caffe's layer types parses whether or not the converter
+supports the type (it then reports the type by name), and adding a converter for one of them
+(one new module in converters/caffe/layers/) needs no edit here. Only a layer type from a
+Caffe fork, with a parameter message caffe.proto lacks, would need its message added below.
 """
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ from types import SimpleNamespace
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-# A field: (label, type, name, number[, default]); label "o" optional, "r" repeated,
-# "p" repeated packed. Types are proto scalar names, or message/enum names (an enum nested in
+# A field: (label, type, name, number[, default]); label "o" optional, "q" required,
+# "r" repeated, "p" repeated packed. Types are proto scalar names, or message/enum names (an enum nested in
 # the same message is named bare; "Outer.Inner" elsewhere).
 _ENGINE = [("DEFAULT", 0), ("CAFFE", 1), ("CUDNN", 2)]
 
@@ -103,6 +105,23 @@ MESSAGES: dict[str, tuple[list[tuple], dict[str, list[tuple[str, int]]]]] = {
         ("o", "TanHParameter", "tanh_param", 127),
         ("o", "ThresholdParameter", "threshold_param", 128),
         ("o", "TileParameter", "tile_param", 138),
+        ("o", "ClipParameter", "clip_param", 148),
+        ("o", "ContrastiveLossParameter", "contrastive_loss_param", 105),
+        ("o", "DummyDataParameter", "dummy_data_param", 109),
+        ("o", "EmbedParameter", "embed_param", 137),
+        ("o", "HDF5DataParameter", "hdf5_data_param", 112),
+        ("o", "HDF5OutputParameter", "hdf5_output_param", 113),
+        ("o", "HingeLossParameter", "hinge_loss_param", 114),
+        ("o", "ImageDataParameter", "image_data_param", 115),
+        ("o", "InfogainLossParameter", "infogain_loss_param", 116),
+        ("o", "MemoryDataParameter", "memory_data_param", 119),
+        ("o", "MVNParameter", "mvn_param", 120),
+        ("o", "ParameterParameter", "parameter_param", 145),
+        ("o", "RecurrentParameter", "recurrent_param", 146),
+        ("o", "ReductionParameter", "reduction_param", 136),
+        ("o", "SPPParameter", "spp_param", 132),
+        ("o", "SwishParameter", "swish_param", 147),
+        ("o", "WindowDataParameter", "window_data_param", 129),
     ], {}),
     "TransformationParameter": ([
         ("o", "float", "scale", 1, "1"), ("o", "bool", "mirror", 2, "false"),
@@ -226,6 +245,67 @@ MESSAGES: dict[str, tuple[list[tuple], dict[str, list[tuple[str, int]]]]] = {
     "ThresholdParameter": ([("o", "float", "threshold", 1, "0")], {}),
     "TileParameter": ([("o", "int32", "axis", 1, "1"), ("o", "int32", "tiles", 2)], {}),
     "HDF5OutputParameter": ([("o", "string", "file_name", 1)], {}),
+    "ClipParameter": ([("q", "float", "min", 1), ("q", "float", "max", 2)], {}),
+    "ContrastiveLossParameter": ([
+        ("o", "float", "margin", 1, "1"), ("o", "bool", "legacy_version", 2, "false"),
+    ], {}),
+    "DummyDataParameter": ([
+        ("r", "FillerParameter", "data_filler", 1), ("r", "BlobShape", "shape", 6),
+        ("r", "uint32", "num", 2), ("r", "uint32", "channels", 3),
+        ("r", "uint32", "height", 4), ("r", "uint32", "width", 5),
+    ], {}),
+    "EmbedParameter": ([
+        ("o", "uint32", "num_output", 1), ("o", "uint32", "input_dim", 2),
+        ("o", "bool", "bias_term", 3, "true"), ("o", "FillerParameter", "weight_filler", 4),
+        ("o", "FillerParameter", "bias_filler", 5),
+    ], {}),
+    "HDF5DataParameter": ([
+        ("o", "string", "source", 1), ("o", "uint32", "batch_size", 2),
+        ("o", "bool", "shuffle", 3, "false"),
+    ], {}),
+    "HingeLossParameter": ([("o", "Norm", "norm", 1, "L1")], {"Norm": [("L1", 1), ("L2", 2)]}),
+    "ImageDataParameter": ([
+        ("o", "string", "source", 1), ("o", "uint32", "batch_size", 4, "1"),
+        ("o", "uint32", "rand_skip", 7, "0"), ("o", "bool", "shuffle", 8, "false"),
+        ("o", "uint32", "new_height", 9, "0"), ("o", "uint32", "new_width", 10, "0"),
+        ("o", "bool", "is_color", 11, "true"), ("o", "float", "scale", 2, "1"),
+        ("o", "string", "mean_file", 3), ("o", "uint32", "crop_size", 5, "0"),
+        ("o", "bool", "mirror", 6, "false"), ("o", "string", "root_folder", 12, ""),
+    ], {}),
+    "InfogainLossParameter": ([("o", "string", "source", 1), ("o", "int32", "axis", 2, "1")],
+                              {}),
+    "MemoryDataParameter": ([
+        ("o", "uint32", "batch_size", 1), ("o", "uint32", "channels", 2),
+        ("o", "uint32", "height", 3), ("o", "uint32", "width", 4),
+    ], {}),
+    "MVNParameter": ([
+        ("o", "bool", "normalize_variance", 1, "true"), ("o", "bool", "across_channels", 2, "false"),
+        ("o", "float", "eps", 3, "1e-09"),
+    ], {}),
+    "ParameterParameter": ([("o", "BlobShape", "shape", 1)], {}),
+    "RecurrentParameter": ([
+        ("o", "uint32", "num_output", 1, "0"), ("o", "FillerParameter", "weight_filler", 2),
+        ("o", "FillerParameter", "bias_filler", 3), ("o", "bool", "debug_info", 4, "false"),
+        ("o", "bool", "expose_hidden", 5, "false"),
+    ], {}),
+    "ReductionParameter": ([
+        ("o", "ReductionOp", "operation", 1, "SUM"), ("o", "int32", "axis", 2, "0"),
+        ("o", "float", "coeff", 3, "1"),
+    ], {"ReductionOp": [("SUM", 1), ("ASUM", 2), ("SUMSQ", 3), ("MEAN", 4)]}),
+    "SPPParameter": ([
+        ("o", "uint32", "pyramid_height", 1), ("o", "PoolMethod", "pool", 2, "MAX"),
+        ("o", "Engine", "engine", 6, "DEFAULT"),
+    ], {"PoolMethod": [("MAX", 0), ("AVE", 1), ("STOCHASTIC", 2)], "Engine": _ENGINE}),
+    "SwishParameter": ([("o", "float", "beta", 1, "1")], {}),
+    "WindowDataParameter": ([
+        ("o", "string", "source", 1), ("o", "float", "scale", 2, "1"),
+        ("o", "string", "mean_file", 3), ("o", "uint32", "batch_size", 4),
+        ("o", "uint32", "crop_size", 5, "0"), ("o", "bool", "mirror", 6, "false"),
+        ("o", "float", "fg_threshold", 7, "0.5"), ("o", "float", "bg_threshold", 8, "0.5"),
+        ("o", "float", "fg_fraction", 9, "0.25"), ("o", "uint32", "context_pad", 10, "0"),
+        ("o", "string", "crop_mode", 11, "warp"), ("o", "bool", "cache_images", 12, "false"),
+        ("o", "string", "root_folder", 13, ""),
+    ], {}),
     "V1LayerParameter": ([
         ("r", "string", "bottom", 2), ("r", "string", "top", 3), ("o", "string", "name", 4),
         ("r", "NetStateRule", "include", 32), ("r", "NetStateRule", "exclude", 33),
@@ -254,6 +334,15 @@ MESSAGES: dict[str, tuple[list[tuple], dict[str, list[tuple[str, int]]]]] = {
         ("o", "ThresholdParameter", "threshold_param", 25),
         ("o", "TransformationParameter", "transform_param", 36),
         ("o", "LossParameter", "loss_param", 42),
+        ("o", "ContrastiveLossParameter", "contrastive_loss_param", 40),
+        ("o", "DummyDataParameter", "dummy_data_param", 26),
+        ("o", "HDF5DataParameter", "hdf5_data_param", 13),
+        ("o", "HingeLossParameter", "hinge_loss_param", 29),
+        ("o", "ImageDataParameter", "image_data_param", 15),
+        ("o", "InfogainLossParameter", "infogain_loss_param", 16),
+        ("o", "MemoryDataParameter", "memory_data_param", 22),
+        ("o", "MVNParameter", "mvn_param", 34),
+        ("o", "WindowDataParameter", "window_data_param", 20),
         ("o", "V0LayerParameter", "layer", 1),
     ], {"LayerType": [
         ("NONE", 0), ("ABSVAL", 35), ("ACCURACY", 1), ("ARGMAX", 30), ("BNLL", 2),
@@ -293,7 +382,8 @@ MESSAGES: dict[str, tuple[list[tuple], dict[str, list[tuple[str, int]]]]] = {
 TOP_LEVEL_ENUMS = {"Phase": [("TRAIN", 0), ("TEST", 1)]}
 
 _FDP = descriptor_pb2.FieldDescriptorProto
-_LABELS = {"o": _FDP.LABEL_OPTIONAL, "r": _FDP.LABEL_REPEATED, "p": _FDP.LABEL_REPEATED}
+_LABELS = {"o": _FDP.LABEL_OPTIONAL, "q": _FDP.LABEL_REQUIRED, "r": _FDP.LABEL_REPEATED,
+           "p": _FDP.LABEL_REPEATED}
 _SCALARS = {name: getattr(_FDP, "TYPE_" + name.upper()) for name in
             ("double", "float", "int64", "uint64", "int32", "uint32", "bool", "string", "bytes")}
 _RAW_BYTES_FIELDS = {("BlobProto", "data"), ("BlobProto", "diff"),
