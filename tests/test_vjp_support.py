@@ -2,7 +2,7 @@
 layers, a float64 runner for ONNX graphs, and the finite-difference check.
 
 ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
-GlobalAveragePool and LRN, so graphs holding those run in float64 on onnx's
+GlobalAveragePool, LRN, HardSigmoid, HardSwish and Resize, so graphs holding those run in float64 on onnx's
 ReferenceEvaluator, with its ConvTranspose (wrong for group > 1), LRN (loops over the
 batch axis instead of channels), MaxPool (Indices wrong with pads) and AveragePool (divisor
 wrong for ceil-mode windows past the input) replaced by the NumPy versions below (tests
@@ -22,7 +22,8 @@ from onnx.reference.op_run import OpRun
 
 from converters.vjp.transform import build_vjp
 
-ORT_HAS_NO_DOUBLE = {"Conv", "ConvTranspose", "AveragePool", "GlobalAveragePool", "LRN"}
+ORT_HAS_NO_DOUBLE = {"Conv", "ConvTranspose", "AveragePool", "GlobalAveragePool", "LRN",
+                     "HardSigmoid", "HardSwish", "Resize"}
 MEASURED: dict[str, dict[str, float]] = {}   # rule -> {"fd": max error, "f32": max error}
 
 
@@ -288,8 +289,9 @@ def check_vjp(rule: str, make_model: Callable[[int], onnx.ModelProto],
         directions = [_unit_cell(base.shape, c) for c in cells]
         directions.append(random_direction / np.linalg.norm(random_direction))
         for direction in directions:
-            numeric = (objective({name: base + step * direction})
-                       - objective({name: base - step * direction})) / (2 * step)
+            # np.asarray: arithmetic on a rank-0 array gives a NumPy scalar
+            numeric = (objective({name: np.asarray(base + step * direction)})
+                       - objective({name: np.asarray(base - step * direction)})) / (2 * step)
             worst = max(worst, abs(numeric - float((grad * direction).sum())) / scale)
     assert worst < tol, f"{rule}: finite-difference error {worst:.3g} >= {tol}"
 

@@ -28,18 +28,36 @@ class Window:
         return (self.kernel[axis] - 1) * self.dilations[axis] + 1
 
 
-def window_of(node, kernel: list[int]) -> Window:
-    """Reads strides/pads/dilations (ONNX defaults); SAME auto_pad is refused."""
+def _same_pads(mode: str, kernel, strides, dilations, in_sizes) -> list[int]:
+    """auto_pad SAME_UPPER / SAME_LOWER as ONNX defines them: output = ceil(input / stride),
+    the total padding split evenly, an odd cell at the end (UPPER) or the start (LOWER)."""
+    begins, ends = [], []
+    for k, s, d, size in zip(kernel, strides, dilations, in_sizes):
+        total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        small, large = total // 2, total - total // 2
+        begins.append(small if mode == "SAME_UPPER" else large)
+        ends.append(large if mode == "SAME_UPPER" else small)
+    return begins + ends
+
+
+def window_of(node, kernel: list[int], in_sizes: list[int] | None = None) -> Window:
+    """Reads strides/pads/dilations (ONNX defaults). auto_pad SAME_UPPER / SAME_LOWER (as
+    TensorFlow exports write them) become explicit pads, given the input's spatial sizes;
+    without them (ConvTranspose, whose SAME is another rule) they are refused."""
     attrs = attributes(node)
     auto_pad = attrs.get("auto_pad", b"NOTSET")
     auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if auto_pad not in ("NOTSET", "VALID"):
-        raise VJPError(f"node {node.name}: auto_pad {auto_pad} is not supported for "
-                       "gradients; use explicit pads")
     rank = len(kernel)
-    return Window(kernel=list(kernel), strides=list(attrs.get("strides", [1] * rank)),
-                  pads=list(attrs.get("pads", [0] * (2 * rank))),
-                  dilations=list(attrs.get("dilations", [1] * rank)))
+    strides = list(attrs.get("strides", [1] * rank))
+    dilations = list(attrs.get("dilations", [1] * rank))
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER") and in_sizes is not None:
+        pads = _same_pads(auto_pad, kernel, strides, dilations, in_sizes)
+    elif auto_pad in ("NOTSET", "VALID"):
+        pads = list(attrs.get("pads", [0] * (2 * rank)))
+    else:
+        raise VJPError(f"node {node.name}: auto_pad {auto_pad} is not supported for "
+                       f"{node.op_type} gradients; use explicit pads")
+    return Window(kernel=list(kernel), strides=strides, pads=pads, dilations=dilations)
 
 
 def transpose_to_size(ctx, grad: str, weight: str, window: Window, in_sizes, out_sizes,
@@ -107,10 +125,11 @@ def _kernel(ctx, node) -> list[int]:
 
 @register("Conv")
 def conv(ctx, node, grads):
-    """Caffe Convolution backward: dx = ConvTranspose(g, W), dW by correlation, db = sum g."""
+    """Caffe Convolution backward: dx = ConvTranspose(g, W), dW by correlation, db = sum g
+    (explicit pads, or auto_pad resolved to them)."""
     g, y = grads[0], node.output[0]
     x, w = node.input[:2]
-    window = window_of(node, _kernel(ctx, node))
+    window = window_of(node, _kernel(ctx, node), _spatial_sizes(ctx, x))
     group = attributes(node).get("group", 1)
     grad_x = transpose_to_size(ctx, g, w, window, _spatial_sizes(ctx, x),
                                _spatial_sizes(ctx, y), group)

@@ -8,8 +8,10 @@ from converters.vjp.rules import register
 @register("BatchNormalization")
 def batch_normalization(ctx, node, grads):
     """y = scale * (x - mean) / sqrt(var + eps) + B with stored statistics:
-    dx = g * scale / sqrt(var + eps); dscale = sum g * xhat; dB = sum g.
-    The statistics (mean, var) are constants and get no gradient."""
+    dx = g * scale / sqrt(var + eps); dscale = sum g * xhat; dB = sum g (sums over every
+    axis but the channel axis 1, any rank >= 2). The statistics are usually constants; when
+    they depend on a wrt input, dmean = -dB * scale / sqrt(var + eps) and
+    dvar = -dscale * scale / (2 (var + eps))."""
     attrs = attributes(node)
     if attrs.get("training_mode", 0):
         raise VJPError(f"node {node.name}: BatchNormalization in training mode has no rule")
@@ -23,9 +25,12 @@ def batch_normalization(ctx, node, grads):
 
     eps = ctx.const(attrs.get("epsilon", 1e-5), like=x)
     inv_std = ctx.emit("Reciprocal", [ctx.emit("Sqrt", [ctx.emit("Add", [var, eps])])])
-    grad_x = ctx.emit("Mul", [g, broadcastable(ctx.emit("Mul", [scale, inv_std]))])
+    scaled_inv_std = ctx.emit("Mul", [scale, inv_std])
+    grad_x = ctx.emit("Mul", [g, broadcastable(scaled_inv_std)])
     x_hat = ctx.emit("Mul", [ctx.emit("Sub", [x, broadcastable(mean)]), broadcastable(inv_std)])
     reduce_axes = [0] + list(range(2, rank))
     grad_scale = ctx.reduce_sum(ctx.emit("Mul", [g, x_hat]), reduce_axes, keepdims=0)
     grad_bias = ctx.reduce_sum(g, reduce_axes, keepdims=0)
-    return [grad_x, grad_scale, grad_bias, None, None]
+    grad_mean = ctx.emit("Neg", [ctx.emit("Mul", [grad_bias, scaled_inv_std])])
+    grad_var = ctx.emit("Mul", [grad_scale, ctx.emit("Mul", [scaled_inv_std, inv_std])])
+    return [grad_x, grad_scale, grad_bias, grad_mean, ctx.scale(grad_var, -0.5, like=x)]
