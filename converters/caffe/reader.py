@@ -259,15 +259,22 @@ def included_in_test_phase(layer: schema.LayerParameter, state: schema.NetState)
 
 # ----------------------------------------------------------------------------- the net
 
-def _check_bottoms_produced(layers: list[CaffeLayer], path: str | os.PathLike) -> None:
-    """Net::AppendBottom: every bottom must be a top of an earlier layer."""
+def _check_blob_wiring(layers: list[CaffeLayer], path: str | os.PathLike) -> None:
+    """Net::AppendBottom: every bottom is a top of an earlier layer. Net::AppendTop: a top
+    already produced is allowed only in place (the bottom at the same index has its name)."""
     available: set[str] = set()
     for layer in layers:
         for bottom in layer.bottoms:
             if bottom not in available:
                 raise CaffeError(f"{path}: layer {layer.name} ({layer.type}) takes bottom "
                                  f"'{bottom}' that no earlier layer or input produces")
-        available.update(layer.tops)
+        for index, top in enumerate(layer.tops):
+            in_place = index < len(layer.bottoms) and layer.bottoms[index] == top
+            if top in available and not in_place:
+                raise CaffeError(f"{path}: layer {layer.name} ({layer.type}): top '{top}' is "
+                                 "already produced by an earlier layer (Caffe: a blob has one "
+                                 "source, unless computed in place at the same index)")
+            available.add(top)
 
 
 def load_caffe_net(prototxt: str | os.PathLike,
@@ -286,7 +293,7 @@ def load_caffe_net(prototxt: str | os.PathLike,
                                  tops=list(param.top), param=layer_param))
     if not layers:
         raise CaffeError(f"{prototxt}: the prototxt defines no layers")
-    _check_bottoms_produced(layers, prototxt)
+    _check_blob_wiring(layers, prototxt)
     if caffemodel is not None:
         weights = read_caffemodel(caffemodel)
         by_name = {layer.name: layer for layer in layers}

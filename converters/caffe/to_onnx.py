@@ -19,6 +19,7 @@ from tqdm import tqdm
 from converters.caffe.files import CaffeError
 from converters.caffe.graph import GraphBuilder, Tensor
 from converters.caffe.layers import CONVERTERS, SUPPORTED_TYPES
+from converters.caffe.layers._params import check_blob_shape
 from converters.caffe.reader import CaffeLayer, CaffeNetModel, UnknownFieldError, load_caffe_net
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,15 @@ def _version_name(graph: GraphBuilder, blob: str, layer: CaffeLayer, final: bool
 
 def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
                    bottoms: list[Tensor], first_node: int) -> list[Tensor]:
-    """Runs the layer's converter; its CaffeError gets the prototxt's name in front, and the
-    nodes it added must be of the ONNX op types it was registered with."""
+    """Runs the layer's converter after Caffe's blob-count checks, then checks its tops as
+    Blob::Reshape does; a CaffeError gets the prototxt's name in front. The nodes it added
+    must be of the ONNX op types it was registered with (else a bug: RuntimeError)."""
     converter = CONVERTERS[layer.type]
     try:
+        converter.check_blob_counts(layer)
         tops = converter.convert(graph, layer, bottoms)
+        for top_name, top in zip(layer.tops, tops):
+            check_blob_shape(layer, f"top '{top_name}' shape", top.shape)
     except CaffeError as error:
         raise CaffeError(f"{net.prototxt}: {error}") from None
     except ValueError as error:

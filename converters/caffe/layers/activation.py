@@ -1,4 +1,9 @@
-"""Element-wise activations, Power, Dropout (identity at test) and Softmax."""
+"""Element-wise activations, Power, Dropout (identity at test) and Softmax.
+
+Caffe's checks: every type here takes one bottom and one top (NeuronLayer, SoftmaxLayer);
+AbsVal refuses in-place computation; Softmax's axis is canonicalised. ReLU, Sigmoid, TanH,
+Power and Dropout make no other check (Dropout's ratio is only DCHECKed, in debug builds).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +23,8 @@ def relu(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[
     return [graph.op("LeakyRelu", [bottom.name], bottom.shape, layer.name, alpha=slope)]
 
 
-@register("Sigmoid", "TanH", "AbsVal", onnx_ops=("Sigmoid", "Tanh", "Abs"))
+@register("AbsVal", onnx_ops=("Abs",), in_place=False)
+@register("Sigmoid", "TanH", onnx_ops=("Sigmoid", "Tanh"))
 def unary(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SigmoidLayer 1/(1+e^-x), TanHLayer tanh(x), AbsValLayer |x|."""
     op_type = {"Sigmoid": "Sigmoid", "TanH": "Tanh", "AbsVal": "Abs"}[layer.type]
@@ -52,5 +58,6 @@ def power(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list
 def softmax(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SoftmaxLayer: exp(x - max) / Σ exp(x - max) along `axis` (default the channels)."""
     bottom = bottoms[0]
-    axis = canonical_axis(layer, layer.param.softmax_param.axis, len(bottom.shape))
+    axis = canonical_axis(layer, "softmax_param.axis", layer.param.softmax_param.axis,
+                          len(bottom.shape))
     return [graph.op("Softmax", [bottom.name], bottom.shape, layer.name, axis=axis)]

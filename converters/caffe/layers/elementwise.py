@@ -1,34 +1,40 @@
-"""Eltwise, Scale and Bias: arithmetic between blobs or with a learned per-axis parameter."""
+"""Eltwise, Scale and Bias: arithmetic between blobs or with a learned per-axis parameter.
+
+Caffe's checks: EltwiseLayer: at least two bottoms, one top, coeff given 0 times or once
+per bottom, no coeff with PROD, all bottoms of one shape. ScaleLayer / BiasLayer: one or two
+bottoms, one top, axis in range, num_axes >= -1 and axis + num_axes within the bottom; with
+a second bottom, its shape equal to bottom[0]'s axes from `axis` on (axis 0 for a 0-D one).
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from converters.caffe.files import CaffeError
 from converters.caffe.graph import GraphBuilder, Tensor
 from converters.caffe.layers import register
-from converters.caffe.layers._params import canonical_axis
+from converters.caffe.layers._params import canonical_axis, check_same_shapes, layer_error
 from converters.caffe.reader import CaffeLayer
 from converters.caffe.weights import layer_blobs
 
 _PROD, _SUM, _MAX = 0, 1, 2
 
 
-@register("Eltwise", onnx_ops=("Mul", "Max", "Sum"))
+@register("Eltwise", onnx_ops=("Mul", "Max", "Sum"), bottoms=(2, None))
 def eltwise(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe EltwiseLayer: SUM Σ coeff_i·x_i (coeff default 1), PROD Π x_i, MAX max_i x_i."""
     param = layer.param.eltwise_param
     shape = bottoms[0].shape
-    if any(bottom.shape != shape for bottom in bottoms):
-        raise CaffeError(f"layer {layer.name}: Eltwise bottoms differ in shape: "
-                         f"{', '.join(str(b.shape) for b in bottoms)}")
+    if len(param.coeff) not in (0, len(bottoms)):
+        raise layer_error(layer, "eltwise_param.coeff", f"is given {len(param.coeff)} times "
+                          f"for {len(bottoms)} bottoms (Caffe: one per bottom)")
+    if param.operation == _PROD and param.coeff:
+        raise layer_error(layer, "eltwise_param.coeff", "is given with operation PROD "
+                          "(Caffe takes coefficients only for SUM)")
+    check_same_shapes(layer, [b.shape for b in bottoms], "Caffe: Eltwise bottoms of one shape")
     if param.operation == _PROD:
         return [_fold(graph, layer, "Mul", bottoms)]
     if param.operation == _MAX:
         return [graph.op("Max", [b.name for b in bottoms], shape, layer.name)]
     coefficients = list(param.coeff) or [1.0] * len(bottoms)
-    if len(coefficients) != len(bottoms):
-        raise CaffeError(f"layer {layer.name}: {len(coefficients)} coeff for "
-                         f"{len(bottoms)} bottoms")
     terms = []
     for index, (bottom, coefficient) in enumerate(zip(bottoms, coefficients)):
         if coefficient == 1:
@@ -63,19 +69,26 @@ def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]
                    op_type: str, role: str, bias_term: bool) -> list[Tensor]:
     """ScaleLayer / BiasLayer: bottom[0] combined with bottom[1] or a learned blob covering
     axes axis..axis+num_axes (num_axes -1 = to the end), broadcast over the rest."""
-    bottom = bottoms[0]
+    bottom, field = bottoms[0], f"{role}_param"
     rank = len(bottom.shape)
+    axis = canonical_axis(layer, f"{field}.axis", param.axis, rank)
+    if param.num_axes < -1:
+        raise layer_error(layer, f"{field}.num_axes", f"{param.num_axes} must be >= 0, or -1 "
+                                                      "for all axes from `axis` on")
     if len(bottoms) == 2:
         if bias_term:
-            raise CaffeError(f"layer {layer.name}: Scale with two bottoms and bias_term "
-                             "is not supported")
-        axis = canonical_axis(layer, param.axis, rank)
+            raise layer_error(layer, f"{field}.bias_term", "with two bottoms is not supported")
+        operand_shape = bottoms[1].shape
+        if axis + len(operand_shape) > rank or \
+                tuple(bottom.shape[axis:axis + len(operand_shape)]) != tuple(operand_shape):
+            raise layer_error(layer, "bottom[1]", f"shape {operand_shape} does not match "
+                              f"bottom[0]'s {bottom.shape} from {field}.axis {param.axis} on")
         operand = _broadcast(graph, bottoms[1], axis, rank, f"{layer.name}/{role}")
         return [graph.op(op_type, [bottom.name, operand], bottom.shape, layer.name)]
-    axis = canonical_axis(layer, param.axis, rank)
     count = rank - axis if param.num_axes == -1 else param.num_axes
-    if count < 0 or axis + count > rank:
-        raise CaffeError(f"layer {layer.name}: num_axes {param.num_axes} out of range")
+    if axis + count > rank:
+        raise layer_error(layer, f"{field}.num_axes", f"{param.num_axes} from axis {axis} "
+                          f"extends past the {rank}-D bottom")
     shape = tuple(bottom.shape[axis:axis + count])
     roles = [role] + (["bias"] if bias_term else [])
     blobs = layer_blobs(layer, [shape] * len(roles), roles)
@@ -88,14 +101,14 @@ def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]
     return [value]
 
 
-@register("Scale", onnx_ops=("Mul", "Add", "Reshape"))
+@register("Scale", onnx_ops=("Mul", "Add", "Reshape"), bottoms=(1, 2))
 def scale(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ScaleLayer: y = x·γ (+ β when bias_term), γ learned or given as bottom[1]."""
     param = layer.param.scale_param
     return _scale_or_bias(graph, layer, bottoms, param, "Mul", "scale", param.bias_term)
 
 
-@register("Bias", onnx_ops=("Add", "Reshape"))
+@register("Bias", onnx_ops=("Add", "Reshape"), bottoms=(1, 2))
 def bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe BiasLayer: y = x + β, β learned or given as bottom[1]."""
     return _scale_or_bias(graph, layer, bottoms, layer.param.bias_param, "Add", "bias", False)

@@ -1,11 +1,17 @@
-"""LRN (both regions) and BatchNorm."""
+"""LRN (both regions) and BatchNorm.
+
+Caffe's checks: LRNLayer: one bottom, one top, odd local_size, a 4-D bottom.
+BatchNormLayer: one bottom, one top, the `param` entries of its three blobs with lr_mult 0;
+a 1-D bottom crashes Caffe's Reshape (it reads shape(1)), so it is refused here. Stricter
+than Caffe: local_size above 2^31 - 1 (it would wrap negative).
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from converters.caffe.files import CaffeError
 from converters.caffe.graph import GraphBuilder, Tensor
 from converters.caffe.layers import register
+from converters.caffe.layers._params import caffe_int, layer_error
 from converters.caffe.reader import CaffeLayer
 from converters.caffe.weights import layer_blobs
 
@@ -22,14 +28,16 @@ def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[T
     (ONNX LRN with bias=k). WITHIN_CHANNEL: y = x·(1 + α·avg_{n×n, zero-padded} x²)^-β, Caffe's
     composition of square, AVE pooling (pad (n-1)/2, divisor n²), power (shift 1) and product."""
     bottom, param = bottoms[0], layer.param.lrn_param
-    size = param.local_size
+    size = caffe_int(layer, "lrn_param.local_size", param.local_size)
     if size % 2 == 0:
-        raise CaffeError(f"layer {layer.name}: LRN local_size must be odd, got {size}")
+        raise layer_error(layer, "lrn_param.local_size", f"{size} must be odd (Caffe: LRN "
+                                                         "only supports odd values)")
+    if len(bottom.shape) != 4:
+        raise layer_error(layer, "bottom", f"has shape {bottom.shape}; Caffe's LRN takes 4-D "
+                                           "blobs (num, channels, height, width)")
     if param.norm_region == _ACROSS_CHANNELS:
         return [graph.op("LRN", [bottom.name], bottom.shape, layer.name, size=size,
                          alpha=param.alpha, beta=param.beta, bias=param.k)]
-    if len(bottom.shape) != 4:
-        raise CaffeError(f"layer {layer.name}: WITHIN_CHANNEL LRN needs a 4-D bottom")
     half = (size - 1) // 2
     square = graph.op("Mul", [bottom.name, bottom.name], bottom.shape, f"{layer.name}/square")
     mean = graph.op("AveragePool", [square.name], bottom.shape, f"{layer.name}/mean",
@@ -51,8 +59,16 @@ def batch_norm(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) ->
     no scale or shift (Caffe puts those in a following Scale layer)."""
     bottom, param = bottoms[0], layer.param.batch_norm_param
     if param.HasField("use_global_stats") and not param.use_global_stats:
-        raise CaffeError(f"layer {layer.name}: BatchNorm with use_global_stats: false "
-                         "(batch statistics at test time) is not supported")
+        raise layer_error(layer, "batch_norm_param.use_global_stats", "false (batch "
+                          "statistics at test time) is not supported")
+    if len(bottom.shape) < 2:
+        raise layer_error(layer, "bottom", f"has shape {bottom.shape}; Caffe's BatchNorm "
+                                           "reads the channels from axis 1")
+    for index, spec in enumerate(layer.param.param[:3]):
+        if spec.lr_mult != 0:
+            raise layer_error(layer, f"param[{index}].lr_mult", f"{spec.lr_mult:g} must be 0 "
+                              "(Caffe: cannot configure batch normalization statistics as "
+                              "layer parameters)")
     channels = bottom.shape[1]
     mean, variance, factor = layer_blobs(layer, [(channels,), (channels,), (1,)],
                                          ["mean", "variance", "scale factor"])
