@@ -96,6 +96,7 @@ CASES = [  # (base, text replaced, replacement, words the one error line must ho
     ("conv", "kernel_size: 3", "kernel_size: 3 dilation: 0", ["convolution_param.dilation", "0"]),
     ("conv", "kernel_size: 3", "kernel_size: 3 dilation: 1 dilation: 1 dilation: 1",
      ["convolution_param.dilation", "3 values"]),
+    ("conv", "kernel_size: 3", "kernel_size: 3 pad: 100000", ["top shape", "blob size limit"]),
     ("conv", "num_output: 4", "num_output: 0", ["convolution_param.num_output", "0"]),
     ("conv", "num_output: 4", "num_output: 4294967295", ["num_output", "int range"]),
     ("conv", "num_output: 4", "num_output: 4 group: 0", ["convolution_param.group", "0"]),
@@ -110,6 +111,7 @@ CASES = [  # (base, text replaced, replacement, words the one error line must ho
     ("deconv", "num_output: 2", "num_output: 0", ["Deconvolution", "num_output"]),
     ("deconv", "stride: 2", "stride: 0", ["Deconvolution", "convolution_param.stride"]),
     ("deconv", "num_output: 2", "num_output: 2 group: 3", ["convolution_param.group"]),
+    ("deconv", "stride: 2", "stride: 100000", ["top shape", "blob size limit"]),
     # Pooling
     ("pool", "stride: 2", "stride: 0", ["pooling_param.stride", "0"]),
     ("pool", "kernel_size: 3", "kernel_size: 0", ["pooling_param.kernel_size", "0"]),
@@ -254,6 +256,12 @@ CASES = [  # (base, text replaced, replacement, words the one error line must ho
     ("input", "input_param { shape { dim: 1 dim: 3 } }", "", ["input_param.shape", "missing"]),
     ("input", 'top: "a"', 'bottom: "a" top: "a"', ["bottom 'a'"]),
     ("net", 'bottom: "y" top: "z"', 'bottom: "x" top: "y"', ["top 'y'", "already produced"]),
+    ("net", 'name: "r1"', 'name: "r1" loss_weight: 1 loss_weight: 1', ["loss_weight", "2 times"]),
+    ("net", 'name: "r1"', 'name: "r1" loss_weight: 0', None),
+    ("net", 'name: "r1"', 'name: "r1" propagate_down: true propagate_down: false',
+     ["propagate_down", "2 times"]),
+    ("net", 'name: "r2"', 'name: "r2" include { phase: TEST } exclude { phase: TRAIN }',
+     ["layer r2", "include and exclude"]),
     ("net", 'bottom: "y" top: "z"', 'bottom: "y" top: "y"', None),
 ]
 

@@ -251,7 +251,8 @@ def _rule_met(rule: schema.NetStateRule, state: schema.NetState) -> bool:
 
 
 def included_in_test_phase(layer: schema.LayerParameter, state: schema.NetState) -> bool:
-    """Caffe's Net::FilterNet: any include rule met → in; any exclude rule met → out."""
+    """Caffe's Net::FilterNet: any include rule met → in; any exclude rule met → out (the
+    caller refuses a layer with both kinds of rule, as FilterNet does)."""
     if layer.include:
         return any(_rule_met(rule, state) for rule in layer.include)
     return not any(_rule_met(rule, state) for rule in layer.exclude)
@@ -284,6 +285,9 @@ def load_caffe_net(prototxt: str | os.PathLike,
     state = schema.NetState(phase=TEST_PHASE, level=net.state.level, stage=net.state.stage)
     layers = []
     for param in upgrade_net(net, prototxt):
+        if param.include and param.exclude:
+            raise CaffeError(f"{prototxt}: layer {param.name} ({param.type}): has include and "
+                             "exclude rules (Caffe: either one or the other)")
         if not included_in_test_phase(param, state):
             continue
         layer_param = schema.LayerParameter()

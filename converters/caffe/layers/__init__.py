@@ -41,8 +41,9 @@ class RegisteredConverter:
     in_place: bool = True
 
     def check_blob_counts(self, layer: CaffeLayer) -> None:
-        """Layer::CheckBlobCounts, and the CHECK_NE(top, bottom) of the layer types that do
-        not allow in-place computation; raises one CaffeError line."""
+        """Layer::CheckBlobCounts, Layer::SetLossWeights' and Net::Init's counts of
+        loss_weight and propagate_down, and the CHECK_NE(top, bottom) of the layer types that
+        do not allow in-place computation; raises one CaffeError line."""
         for what, count, names in (("bottom", self.bottoms, layer.bottoms),
                                    ("top", self.tops, layer.tops)):
             low, high = (count, count) if isinstance(count, int) else count
@@ -55,6 +56,15 @@ class RegisteredConverter:
             raise CaffeError(f"layer {layer.name} ({layer.type}): needs one top per bottom, "
                              f"the prototxt gives {len(layer.bottoms)} bottom(s) and "
                              f"{len(layer.tops)} top(s)")
+        if layer.param.loss_weight and len(layer.param.loss_weight) != len(layer.tops):
+            raise CaffeError(f"layer {layer.name} ({layer.type}): loss_weight is given "
+                             f"{len(layer.param.loss_weight)} times for {len(layer.tops)} "
+                             "top(s) (Caffe: not at all, or once per top)")
+        if layer.param.propagate_down and len(layer.param.propagate_down) != len(layer.bottoms):
+            raise CaffeError(f"layer {layer.name} ({layer.type}): propagate_down is given "
+                             f"{len(layer.param.propagate_down)} times for "
+                             f"{len(layer.bottoms)} bottom(s) (Caffe: not at all, or once per "
+                             "bottom)")
         if not self.in_place and set(layer.tops) & set(layer.bottoms):
             raise CaffeError(f"layer {layer.name} ({layer.type}): top "
                              f"'{sorted(set(layer.tops) & set(layer.bottoms))[0]}' is also a "
