@@ -95,6 +95,22 @@ def test_deconvolution_sizes_and_values(tmp_path, case):
     check("Deconvolution", out, expected)
 
 
+@pytest.mark.parametrize("layer_type", ["Convolution", "Deconvolution"])
+def test_convolution_of_several_bottoms_shares_the_weights(tmp_path, layer_type):
+    """BaseConvolutionLayer: bottoms of one shape, one top each, all with the same weights."""
+    first, second = normal(1, 4, 5, 5), normal(1, 4, 5, 5)
+    weight = normal(6, 2, 3, 3) if layer_type == "Convolution" else normal(4, 3, 3, 3)
+    bias = normal(6)
+    body = layer_text("c", layer_type, ["a", "b"], ["ya", "yb"],
+                      "convolution_param { num_output: 6 kernel_size: 3 stride: 2 pad: 1 "
+                      "group: 2 }")
+    out = convert_and_run(tmp_path, body, {"a": first, "b": second}, {"c": [weight, bias]},
+                          outputs=["ya", "yb"])
+    reference = ref_conv if layer_type == "Convolution" else ref_deconv
+    for name, x in (("ya", first), ("yb", second)):
+        check(layer_type, out[name], reference(x, weight, bias, (1, 1), (2, 2), (1, 1), 2))
+
+
 @pytest.mark.parametrize("shape,params,axis,transpose,has_bias", [
     ((3, 2, 3, 4), "", 1, False, True),
     ((2, 10), "bias_term: false", 1, False, False),

@@ -209,3 +209,16 @@ def test_reference_deconv_is_the_transpose_of_conv():
     deconv = ref_deconv(y, weight, None, pad=(1, 1), stride=(2, 2), group=2)
     assert conv.shape == y.shape and deconv.shape == x.shape
     assert np.isclose((conv * y).sum(), (x * deconv).sum())
+
+
+def test_pooled_size_divides_in_float32_as_caffe():
+    """PoolingLayer::Reshape divides static_cast<float>(H + 2p - k) by the stride: above 2^24
+    the span rounds to a float first (2^24 + 1 → 2^24), so ceil(span / 2) is 2^23, not the
+    exact 2^23 + 1."""
+    from converters.caffe.layers.pooling import caffe_pooled_size
+    assert caffe_pooled_size(2 ** 24 + 1, 0, 0, 2) == 2 ** 23 + 1
+    assert caffe_pooled_size(2 ** 24 - 1, 0, 0, 2) == 2 ** 23 + 1  # exact: ceil(2^23 - 0.5)
+    for size, kernel, pad, stride in [(6, 3, 0, 2), (5, 2, 1, 2), (4, 2, 1, 2), (1, 2, 1, 4),
+                                      (13, 3, 1, 3), (7, 7, 0, 1)]:
+        assert caffe_pooled_size(size, kernel, pad, stride) == ref_pooled_size(size, kernel,
+                                                                               pad, stride)

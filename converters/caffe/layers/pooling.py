@@ -22,10 +22,12 @@ _MAX, _AVE, _CEIL = 0, 1, 0
 
 
 def caffe_pooled_size(size: int, kernel: int, pad: int, stride: int, ceil: bool = True) -> int:
-    """PoolingLayer::Reshape: ceil((H + 2p - k) / s) + 1, minus one if the last window would
-    start in the bottom padding (at or after H + p) when p > 0."""
-    span = size + 2 * pad - kernel
-    pooled = (-(-span // stride) if ceil else span // stride) + 1
+    """PoolingLayer::Reshape: ceil((H + 2p - k) / s) + 1 (floor with round_mode FLOOR), the
+    division in float32 as Caffe's static_cast<float> does (exact below 2^24; above, Caffe's
+    rounding is kept), minus one if the last window would start in the bottom padding (at
+    or after H + p) when p > 0."""
+    quotient = np.float32(size + 2 * pad - kernel) / np.float32(stride)
+    pooled = int(np.ceil(quotient) if ceil else np.floor(quotient)) + 1
     if pad and (pooled - 1) * stride >= size + pad:
         pooled -= 1
     return pooled
