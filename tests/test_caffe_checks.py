@@ -5,18 +5,20 @@ converts, with synthetic weights written by the project's writer) and converts i
 
 The smoke test replaces every number of small valid nets by 0, -1, huge and fractional
 values one at a time: each mutated file converts (to a model the ONNX checker accepts, with
-the shapes ONNX's inference finds) or gives exactly one CaffeError line, never another
-exception.
+the shapes ONNX's inference finds, and ONNX Runtime runs) or gives exactly one CaffeError
+line, never another exception.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 
 from conftest import REPO_ROOT
+from test_caffe_reference import run_onnx
 from converters import caffe_to_onnx
 from converters.caffe.files import CaffeError
 from converters.caffe.synthetic import synthetic_weights
@@ -133,6 +135,9 @@ CASES = [  # (base, text replaced, replacement, words the one error line must ho
      ["pooling_param.kernel_size", "empty output"]),
     ("pool", "kernel_size: 3", "kernel_size: 2147483648", ["kernel_size", "int range"]),
     ("pool", "pool: MAX", "pool: STOCHASTIC", ["pooling_param.pool", "STOCHASTIC"]),
+    ("pool", "kernel_size: 3 stride: 2", "kernel_size: 2 stride: 3",
+     ["pooling_param.stride", "past the bottom"]),
+    ("pool", "kernel_size: 3 stride: 2", "kernel_size: 2 stride: 3 pad_h: 1 pad_w: 0", None),
     ("pool", 'top: "y"', 'top: "y" top: "mask"', ["top 'mask'", "mask"]),
     ("pool", 'pool: MAX', 'pool: AVE', None),
     ("pool", "pool: MAX kernel_size: 3 stride: 2", "pool: AVE kernel_size: 3", None),
@@ -284,7 +289,11 @@ def base_files(tmp_path_factory) -> dict[str, tuple[str, Path | None]]:
 
 
 def _check_converted(model: onnx.ModelProto) -> None:
+    """The ONNX checker with shape inference accepts the model, and ONNX Runtime runs it."""
     onnx.checker.check_model(model, full_check=True)
+    feeds = {i.name: np.zeros([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
+             for i in model.graph.input}
+    run_onnx(model, feeds)
 
 
 @pytest.mark.parametrize("key", sorted(BASES))

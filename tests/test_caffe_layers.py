@@ -146,6 +146,9 @@ POOL_CASES = [  # (input hw, kernel, pad, stride, text)
                                      "stride_w: 3"),
     ((8, 8), (3, 3), (2, 2), (3, 3), "kernel_size: 3 pad: 2 stride: 3"),
     ((1, 1), (2, 2), (1, 1), (4, 4), "kernel_size: 2 pad: 1 stride: 4"),
+    # pad on one axis only: Caffe drops a last window starting at or past W + pad_w on the
+    # other axis too (its test is on pad_h || pad_w)
+    ((6, 6), (2, 2), (1, 0), (3, 3), "kernel_size: 2 stride: 3 pad_h: 1 pad_w: 0"),
 ]
 
 
@@ -186,7 +189,11 @@ def test_global_pooling(tmp_path, method):
     check("Pooling", out, ref_pool(x, method, (5, 7)))
 
 
-@pytest.mark.parametrize("size,alpha,beta,k", [(5, 1e-4, 0.75, 1.0), (3, 0.5, 0.6, 2.0)])
+@pytest.mark.parametrize("size,alpha,beta,k", [
+    (5, 1e-4, 0.75, 1.0), (3, 0.5, 0.6, 2.0),
+    # alpha <= 0 or beta <= 0: Caffe computes them; ONNX Runtime's LRN refuses them, so the
+    # converter composes the formula (square, channel-window mean, power, product)
+    (3, 0.0, 0.75, 2.0), (5, -0.01, 0.75, 5.0), (3, 0.5, 0.0, 1.0), (7, 0.3, -0.5, 1.5)])
 def test_lrn_across_channels(tmp_path, size, alpha, beta, k):
     x = normal(2, 7, 4, 4) * 3
     body = layer_text("norm", "LRN", ["x"], ["y"], f"lrn_param {{ local_size: {size} "

@@ -66,12 +66,13 @@ def ref_deconv(x, weight, bias, pad=(0, 0), stride=(1, 1), dilation=(1, 1), grou
     return out
 
 
-def ref_pooled_size(size, kernel, pad, stride, ceil=True):
-    """PoolingLayer::Reshape (round_mode CEIL by default, or FLOOR); with padding, a last
-    window starting in the bottom padding is dropped."""
+def ref_pooled_size(size, kernel, pad, stride, ceil=True, padded=None):
+    """PoolingLayer::Reshape (round_mode CEIL by default, or FLOOR); when the layer has any
+    padding (`padded`, on either axis; default: this axis' pad), a last window starting in
+    the bottom padding is dropped."""
     rounding = math.ceil if ceil else math.floor
     pooled = int(rounding((size + 2 * pad - kernel) / stride)) + 1
-    if pad > 0 and (pooled - 1) * stride >= size + pad:
+    if (pad > 0 if padded is None else padded) and (pooled - 1) * stride >= size + pad:
         pooled -= 1
     return pooled
 
@@ -81,7 +82,9 @@ def ref_pool(x, method, kernel, pad=(0, 0), stride=(1, 1), ceil=True):
     cells / cells of the window inside [-pad, size + pad)."""
     n, c, h, w = x.shape
     (kh, kw), (ph, pw), (sh, sw) = kernel, pad, stride
-    oh, ow = ref_pooled_size(h, kh, ph, sh, ceil), ref_pooled_size(w, kw, pw, sw, ceil)
+    padded = ph > 0 or pw > 0
+    oh = ref_pooled_size(h, kh, ph, sh, ceil, padded)
+    ow = ref_pooled_size(w, kw, pw, sw, ceil, padded)
     out = np.zeros((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):

@@ -22,10 +22,12 @@ def _scalar(graph: GraphBuilder, hint: str, value: float) -> str:
     return graph.constant(hint, np.array(value, dtype=np.float32))
 
 
-@register("LRN", onnx_ops=("LRN", "Mul", "AveragePool", "Add", "Pow"))
+@register("LRN", onnx_ops=("LRN", "Mul", "AveragePool", "Add", "Pow", "Reshape"))
 def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe LRNLayer. ACROSS_CHANNELS: y = x·(k + α/n·Σ_{n channels} x²)^-β, centred window
-    (ONNX LRN with bias=k). WITHIN_CHANNEL: y = x·(1 + α·avg_{n×n, zero-padded} x²)^-β, Caffe's
+    (ONNX LRN with bias=k; with α <= 0 or β <= 0, which ONNX Runtime's LRN refuses and Caffe
+    computes, the same formula composed: an AVE pooling of x² over n channels, zero-padded,
+    divisor n). WITHIN_CHANNEL: y = x·(1 + α·avg_{n×n, zero-padded} x²)^-β, Caffe's
     composition of square, AVE pooling (pad (n-1)/2, divisor n²), power (shift 1) and product."""
     bottom, param = bottoms[0], layer.param.lrn_param
     size = caffe_int(layer, "lrn_param.local_size", param.local_size)
@@ -35,16 +37,26 @@ def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[T
     if len(bottom.shape) != 4:
         raise layer_error(layer, "bottom", f"has shape {bottom.shape}; Caffe's LRN takes 4-D "
                                            "blobs (num, channels, height, width)")
-    if param.norm_region == _ACROSS_CHANNELS:
+    across = param.norm_region == _ACROSS_CHANNELS
+    if across and param.alpha > 0 and param.beta > 0:
         return [graph.op("LRN", [bottom.name], bottom.shape, layer.name, size=size,
                          alpha=param.alpha, beta=param.beta, bias=param.k)]
     half = (size - 1) // 2
     square = graph.op("Mul", [bottom.name, bottom.name], bottom.shape, f"{layer.name}/square")
-    mean = graph.op("AveragePool", [square.name], bottom.shape, f"{layer.name}/mean",
-                    kernel_shape=[size, size], pads=[half] * 4, count_include_pad=1)
+    if across:
+        n, c, h, w = bottom.shape
+        rows = graph.reshape(square, (n, 1, c, h * w), f"{layer.name}/channel_rows")
+        window = graph.op("AveragePool", [rows.name], rows.shape, f"{layer.name}/mean_rows",
+                          kernel_shape=[size, 1], pads=[half, 0, half, 0],
+                          count_include_pad=1)
+        mean = graph.reshape(window, bottom.shape, f"{layer.name}/mean")
+    else:
+        mean = graph.op("AveragePool", [square.name], bottom.shape, f"{layer.name}/mean",
+                        kernel_shape=[size, size], pads=[half] * 4, count_include_pad=1)
     scaled = graph.op("Mul", [mean.name, _scalar(graph, f"{layer.name}/alpha", param.alpha)],
                       bottom.shape, f"{layer.name}/scaled")
-    shifted = graph.op("Add", [scaled.name, _scalar(graph, f"{layer.name}/one", 1.0)],
+    shift = param.k if across else 1.0
+    shifted = graph.op("Add", [scaled.name, _scalar(graph, f"{layer.name}/shift", shift)],
                        bottom.shape, f"{layer.name}/shifted")
     power = graph.op("Pow", [shifted.name, _scalar(graph, f"{layer.name}/minus_beta",
                                                    -param.beta)],

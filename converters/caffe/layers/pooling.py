@@ -4,8 +4,10 @@ Caffe's checks (PoolingLayer::LayerSetUp / Reshape), made here with one error li
 global_pooling no kernel field, pad 0 and stride 1; otherwise kernel_size or both kernel_h
 and kernel_w, not both forms; pad and stride likewise (pad, or both pad_h and pad_w); kernel
 > 0; with padding, pad < kernel (and MAX or AVE); a 4-D bottom; a second top (MAX's mask)
-only for MAX. Stricter than Caffe where it would divide by zero, wrap an int or produce an
-empty blob: stride 0, values above 2^31 - 1, windows giving an output size below 1.
+only for MAX. Stricter than Caffe where it would divide by zero, wrap an int, produce an
+empty blob or a window wholly past the input (kernel < stride, no pad: Caffe leaves MAX at
+-FLT_MAX, AVE at 0/0; ONNX pools refuse such an end pad): stride 0, values above 2^31 - 1,
+windows giving an output size below 1, a last window starting past the unpadded bottom.
 """
 from __future__ import annotations
 
@@ -21,14 +23,16 @@ from converters.caffe.reader import CaffeLayer
 _MAX, _AVE, _CEIL = 0, 1, 0
 
 
-def caffe_pooled_size(size: int, kernel: int, pad: int, stride: int, ceil: bool = True) -> int:
+def caffe_pooled_size(size: int, kernel: int, pad: int, stride: int, ceil: bool = True,
+                      padded: bool | None = None) -> int:
     """PoolingLayer::Reshape: ceil((H + 2p - k) / s) + 1 (floor with round_mode FLOOR), the
     division in float32 as Caffe's static_cast<float> does (exact below 2^24; above, Caffe's
     rounding is kept), minus one if the last window would start in the bottom padding (at
-    or after H + p) when p > 0."""
+    or after H + p) when the layer has any padding: `padded`, pad_h or pad_w nonzero, for
+    both axes alike (default: this axis' pad nonzero)."""
     quotient = np.float32(size + 2 * pad - kernel) / np.float32(stride)
     pooled = int(np.ceil(quotient) if ceil else np.floor(quotient)) + 1
-    if pad and (pooled - 1) * stride >= size + pad:
+    if (pad != 0 if padded is None else padded) and (pooled - 1) * stride >= size + pad:
         pooled -= 1
     return pooled
 
@@ -104,13 +108,18 @@ def pooling(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> li
                           "is one too many: Caffe gives a second top only to MAX pooling")
     kernel, pad, stride = _window(layer, bottom)
     ceil = param.round_mode == _CEIL
-    pooled = [caffe_pooled_size(size, k, p, s, ceil)
+    pooled = [caffe_pooled_size(size, k, p, s, ceil, padded=any(pad))
               for size, k, p, s in zip(bottom.shape[2:], kernel, pad, stride)]
     if min(pooled) < 1:
         raise layer_error(layer, "pooling_param.kernel_size", f"{kernel} with pad {pad}, "
                           f"stride {stride} gives the empty output {pooled} from the bottom "
                           f"{bottom.shape}")
     check_blob_shape(layer, "top shape", (*bottom.shape[:2], *pooled))
+    for size, n, s in zip(bottom.shape[2:], pooled, stride):
+        if not any(pad) and (n - 1) * s >= size:
+            raise layer_error(layer, "pooling_param.stride", f"{stride} with kernel {kernel} "
+                              f"and no pad puts the last window past the bottom {bottom.shape} "
+                              "(Caffe fills it with -FLT_MAX or NaN; not converted)")
     end_pads = [max((n - 1) * s + k - size - p, 0)
                 for n, size, k, p, s in zip(pooled, bottom.shape[2:], kernel, pad, stride)]
     shape = (*bottom.shape[:2], *pooled)
