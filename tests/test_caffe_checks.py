@@ -327,8 +327,7 @@ def test_caffe_setup_check(base_files, tmp_path, base, old, new, words):
 
 NUMBER = re.compile(r"(?<=: )-?\d+(?:\.\d+)?(?:e-?\d+)?\b")
 REPLACEMENTS = ["0", "-1", "2.5", "2147483648", "4294967295", "99999999999999999999"]
-SMOKE_NETS = {  # name → (prototxt text, caffemodel) built by the fixture below
-    "demo classifier": None, "structure net": None}
+SMOKE_NETS = ["demo classifier", "demo generator", "structure net"]  # see smoke_nets
 STRUCTURE_NET = (_inputs((1, 4, 6, 6), (1, 2, 3, 3))
                  + _layer("Convolution", "convolution_param { num_output: 4 kernel_size: 3 "
                           "pad: 1 stride: 1 dilation: 1 group: 2 }", name="conv", tops=("c",))
@@ -365,10 +364,12 @@ def smoke_nets(tmp_path_factory) -> dict[str, tuple[str, Path]]:
     write_caffemodel(directory / "structure.caffemodel", synthetic_weights(structure))
     return {"demo classifier": ((demo / "classifier.prototxt").read_text(),
                                 demo / "classifier.caffemodel"),
+            "demo generator": ((demo / "generator.prototxt").read_text(),
+                               demo / "generator.caffemodel"),
             "structure net": (STRUCTURE_NET, directory / "structure.caffemodel")}
 
 
-@pytest.mark.parametrize("net", sorted(SMOKE_NETS))
+@pytest.mark.parametrize("net", SMOKE_NETS)
 def test_every_number_mutated_converts_or_gives_one_caffe_error(smoke_nets, tmp_path, net):
     text, caffemodel = smoke_nets[net]
     numbers = list(NUMBER.finditer(text))
