@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from converters import caffe_to_onnx
 from test_caffe_reference import (convert_and_run, ref_conv, ref_deconv, ref_inner_product,
                                   ref_lrn_across, ref_lrn_within, ref_pool, ref_softmax,
-                                  rel_err)
+                                  rel_err, run_onnx, write_net)
 
 TOLERANCE = 1e-5  # float32 noise; measured errors are ~1e-7 (printed with -s)
 LARGEST_ERROR: dict[str, float] = {}
@@ -251,13 +252,29 @@ def test_eltwise(tmp_path, params, combine):
     ("shape { dim: 2 dim: 2 } axis: 2 num_axes: 1", (2, 3, 2, 2, 5)),
     ("shape { dim: -1 } axis: -3", (2, 3, 20)),
     ("shape { dim: 1 } axis: 1 num_axes: 0", (2, 1, 3, 4, 5)),
-    ("shape { dim: 1 dim: 3 dim: 20 }", (2, 3, 20)),  # explicit leading 1 = the batch
+    ("shape { dim: 2 dim: 3 dim: 20 }", (2, 3, 20)),  # leading dim = the prototxt's batch
+    ("shape { dim: 6 dim: 20 }", (6, 20)),  # any other leading dim as written (Caffe)
+    ("shape { dim: -1 dim: 2 }", (60, 2)),
 ])
 def test_reshape(tmp_path, params, expected_shape):
     x = normal(2, 3, 4, 5)
     body = layer_text("r", "Reshape", ["x"], ["y"], f"reshape_param {{ {params} }}")
     check("Reshape", convert_and_run(tmp_path, body, {"x": x})["y"],
           x.reshape(expected_shape).astype(np.float64))
+
+
+def test_reshape_leading_dim_equal_to_the_prototxt_batch_follows_the_batch(tmp_path):
+    """The prototxt declares batch 1 and reshapes to (1, 4, 2, 2): converted for batch 3, the
+    leading 1 is the batch (3 samples reshaped); a leading 4 ≠ 1 stays literal."""
+    x = normal(3, 16)
+    body = layer_text("r", "Reshape", ["x"], ["y"], "reshape_param { shape { dim: 1 dim: 4 "
+                                                    "dim: 2 dim: 2 } }")
+    prototxt = write_net(tmp_path, body, {"x": (1, 16)})
+    out = run_onnx(caffe_to_onnx(prototxt, None, batch=3), {"x": x})["y"]
+    check("Reshape", out, x.reshape(3, 4, 2, 2).astype(np.float64))
+    prototxt.write_text(prototxt.read_text().replace("dim: 1 dim: 4", "dim: 4 dim: 1"))
+    out = run_onnx(caffe_to_onnx(prototxt, None, batch=1), {"x": x[:1]})["y"]
+    check("Reshape", out, x[:1].reshape(4, 1, 2, 2).astype(np.float64))
 
 
 @pytest.mark.parametrize("params,expected_shape", [
@@ -365,8 +382,6 @@ def test_slice(tmp_path, params, points, axis):
 
 
 def test_input_layer(tmp_path):
-    from converters import caffe_to_onnx
-    from test_caffe_reference import run_onnx
     path = tmp_path / "n.prototxt"
     path.write_text('layer { name: "in" type: "Input" top: "a" top: "b" '
                     'input_param { shape { dim: 1 dim: 3 } } }\n'

@@ -27,10 +27,13 @@ class GraphBuilder:
 
     GLUE_OPS = ("Identity",)  # the op types rename_output adds on its own
 
-    def __init__(self, reserved_names: set[str], dynamic_batch: bool = False):
+    def __init__(self, reserved_names: set[str], dynamic_batch: bool = False,
+                 prototxt_batch: int | None = None):
         self.model = ModelProto()
         self.nodes: list[NodeProto] = []
         self.dynamic_batch = dynamic_batch
+        # the batch the prototxt's inputs declare (None when they disagree or there are none)
+        self.prototxt_batch = prototxt_batch
         self._names = UniqueNames(reserved_names)
 
     def fresh(self, hint: str) -> str:

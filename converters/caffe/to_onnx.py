@@ -104,6 +104,13 @@ def _version_name(graph: GraphBuilder, blob: str, layer: CaffeLayer, final: bool
     return graph.fresh(f"{blob}/{layer.name}")
 
 
+def _prototxt_batch(layers: Sequence[CaffeLayer]) -> int | None:
+    """The first dimension all of the prototxt's input shapes share, if they share one."""
+    batches = {int(shape.dim[0]) for layer in layers if layer.type == "Input"
+               for shape in layer.param.input_param.shape if shape.dim}
+    return batches.pop() if len(batches) == 1 else None
+
+
 def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
                    bottoms: list[Tensor], first_node: int) -> list[Tensor]:
     """Runs the layer's converter after Caffe's blob-count checks, then checks its tops as
@@ -153,7 +160,8 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
             raise CaffeError(f"--output {blob}: no blob of that name {where} ({net.prototxt})")
     layers = layers_needed_for(layers, wanted)
     last_writer = {top: index for index, layer in enumerate(layers) for top in layer.tops}
-    graph = GraphBuilder(known_blobs | {layer.name for layer in layers}, dynamic)
+    graph = GraphBuilder(known_blobs | {layer.name for layer in layers}, dynamic,
+                         _prototxt_batch(layers))
     current: dict[str, Tensor] = {}
     graph_inputs: list[Tensor] = []
     input_names: set[str] = set()

@@ -156,10 +156,13 @@ def crop(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[
     return [_slice(graph, layer, bottom, starts, shape, layer.name)]
 
 
-def caffe_reshape_shape(layer: CaffeLayer, bottom_shape: tuple[int, ...]) -> tuple[int, ...]:
+def caffe_reshape_shape(layer: CaffeLayer, bottom_shape: tuple[int, ...],
+                        prototxt_batch: int | None = None) -> tuple[int, ...]:
     """ReshapeLayer::Reshape: dims axis..axis+num_axes replaced by `shape`; 0 copies the
     bottom's dim at the same position, one -1 is inferred from the count. An explicit leading
-    dim of a whole-shape reshape (axis 0) is taken as the batch: the bottom's dim 0."""
+    dim of a whole-shape reshape (axis 0) equal to the prototxt's batch (`prototxt_batch`;
+    None: any) is taken as the batch: the bottom's dim 0, so --batch N reshapes N samples;
+    any other leading dim is used as written, as Caffe does."""
     param = layer.param.reshape_param
     rank, dims_written = len(bottom_shape), [int(d) for d in param.shape.dim]
     if dims_written.count(-1) > 1:
@@ -184,7 +187,8 @@ def caffe_reshape_shape(layer: CaffeLayer, bottom_shape: tuple[int, ...]) -> tup
             raise layer_error(layer, "reshape_param.shape", f"{dims_written} has a 0 at "
                               f"position {index}, past the {rank}-D bottom's axes (nothing "
                               "to copy)")
-        copies = dim == 0 or (start == 0 and index == 0 and dim > 0)
+        copies = dim == 0 or (start == 0 and index == 0 and dim > 0
+                              and prototxt_batch in (None, dim))
         dims.append(bottom_shape[start + index] if copies else dim)
     shape = list(bottom_shape[:start]) + dims + list(bottom_shape[end:])
     count = math.prod(bottom_shape)
@@ -203,9 +207,11 @@ def caffe_reshape_shape(layer: CaffeLayer, bottom_shape: tuple[int, ...]) -> tup
 @register("Reshape", onnx_ops=("Reshape",), in_place=False)
 def reshape(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ReshapeLayer (0 = copy, -1 = infer, axis, num_axes). An explicit leading dim of a
-    whole-shape reshape is the batch: it becomes the current batch size."""
+    whole-shape reshape equal to the prototxt's batch is the batch: it becomes the current
+    batch size."""
     bottom = bottoms[0]
-    return [graph.reshape(bottom, caffe_reshape_shape(layer, bottom.shape), layer.name)]
+    shape = caffe_reshape_shape(layer, bottom.shape, graph.prototxt_batch)
+    return [graph.reshape(bottom, shape, layer.name)]
 
 
 @register("Flatten", onnx_ops=("Reshape",), in_place=False)
