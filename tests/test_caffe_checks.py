@@ -3,7 +3,7 @@ counts, Blob::CanonicalAxisIndex and Blob::Reshape) is made by the converter: on
 line naming the prototxt, the layer and the field. Each case mutates a small valid net (which
 converts, with synthetic weights written by the project's writer) and converts it for real.
 
-The smoke test replaces every number of small valid nets by 0, -1, huge and fractional
+The smoke test replaces every number of small valid nets (V2, V1 and V0 files) by 0, -1, huge and fractional
 values one at a time: each mutated file converts (to a model the ONNX checker accepts, with
 the shapes ONNX's inference finds, and ONNX Runtime runs) or gives exactly one CaffeError
 line, never another exception.
@@ -18,6 +18,7 @@ import onnx
 import pytest
 
 from conftest import REPO_ROOT
+from test_caffe_reader import SMALL_NET_V0, SMALL_NET_V1, SMALL_TYPES, SMALL_WEIGHTS
 from test_caffe_reference import run_onnx
 from converters import caffe_to_onnx
 from converters.caffe.files import CaffeError
@@ -327,7 +328,7 @@ def test_caffe_setup_check(base_files, tmp_path, base, old, new, words):
 
 NUMBER = re.compile(r"(?<=: )-?\d+(?:\.\d+)?(?:e-?\d+)?\b")
 REPLACEMENTS = ["0", "-1", "2.5", "2147483648", "4294967295", "99999999999999999999"]
-SMOKE_NETS = ["demo classifier", "demo generator", "structure net"]  # see smoke_nets
+SMOKE_NETS = ["demo classifier", "demo generator", "structure net", "V1 net", "V0 net"]
 STRUCTURE_NET = (_inputs((1, 4, 6, 6), (1, 2, 3, 3))
                  + _layer("Convolution", "convolution_param { num_output: 4 kernel_size: 3 "
                           "pad: 1 stride: 1 dilation: 1 group: 2 }", name="conv", tops=("c",))
@@ -366,14 +367,22 @@ def smoke_nets(tmp_path_factory) -> dict[str, tuple[str, Path]]:
                                 demo / "classifier.caffemodel"),
             "demo generator": ((demo / "generator.prototxt").read_text(),
                                demo / "generator.caffemodel"),
-            "structure net": (STRUCTURE_NET, directory / "structure.caffemodel")}
+            "structure net": (STRUCTURE_NET, directory / "structure.caffemodel"),
+            **{f"{layout.upper()} net": (text, _legacy_caffemodel(directory, layout))
+               for layout, text in (("v1", SMALL_NET_V1), ("v0", SMALL_NET_V0))}}
+
+
+def _legacy_caffemodel(directory: Path, layout: str) -> Path:
+    path = directory / f"small_{layout}.caffemodel"
+    write_caffemodel(path, SMALL_WEIGHTS, layout=layout, layer_types=SMALL_TYPES)
+    return path
 
 
 @pytest.mark.parametrize("net", SMOKE_NETS)
 def test_every_number_mutated_converts_or_gives_one_caffe_error(smoke_nets, tmp_path, net):
     text, caffemodel = smoke_nets[net]
     numbers = list(NUMBER.finditer(text))
-    assert len(numbers) > 20
+    assert len(numbers) > 15
     prototxt = tmp_path / "net.prototxt"
     outcomes = {"converted": 0, "refused": 0}
     for match in numbers:
