@@ -100,6 +100,7 @@ CASES = [  # (base, text replaced, replacement, words the one error line must ho
     ("conv", "kernel_size: 3", "kernel_size: 3 dilation: 1 dilation: 1 dilation: 1",
      ["convolution_param.dilation", "3 values"]),
     ("conv", "kernel_size: 3", "kernel_size: 3 pad: 100000", ["top shape", "blob size limit"]),
+    ("conv", 'top: "y"', "", ["takes at least 1 top", "gives 0"]),
     ("conv", "num_output: 4", "num_output: 0", ["convolution_param.num_output", "0"]),
     ("conv", "num_output: 4", "num_output: 4294967295", ["num_output", "int range"]),
     ("conv", "num_output: 4", "num_output: 4 group: 0", ["convolution_param.group", "0"]),
@@ -253,6 +254,8 @@ CASES = [  # (base, text replaced, replacement, words the one error line must ho
     ("relu", 'bottom: "x"', 'bottom: "x" bottom: "x2"', ["ReLU", "takes 1 bottom"]),
     ("relu", 'top: "y"', 'top: "y" top: "z"', ["ReLU", "takes 1 top"]),
     ("absval", 'top: "y"', 'top: "x"', ["AbsVal", "in-place"]),
+    ("absval", 'type: "AbsVal" bottom: "x" top: "y"', 'type: "Silence" bottom: "x"',
+     ["no output blob", "--output"]),
     ("input", "dim: 3", "dim: 0", ["input_param.shape", "empty"]),
     ("input", "dim: 3", "dim: -1", ["input_param.shape", "negative"]),
     ("input", "dim: 3", "dim: 65536 dim: 65536", ["input_param.shape", "blob size limit"]),
@@ -320,8 +323,9 @@ def test_caffe_setup_check(base_files, tmp_path, base, old, new, words):
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(f"{prototxt}: "), message
-    named = re.search(r"layer (\S+)", message)
-    assert named and named.group(1) in re.findall(r'name: "([^"]+)"', text), message
+    if "no output blob" not in words:  # the one net-level case names no layer
+        named = re.search(r"layer (\S+)", message)
+        assert named and named.group(1) in re.findall(r'name: "([^"]+)"', text), message
     for word in words:
         assert word in message, f"{word!r} not in: {message}"
 

@@ -113,12 +113,11 @@ def _prototxt_batch(layers: Sequence[CaffeLayer]) -> int | None:
 
 def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
                    bottoms: list[Tensor], first_node: int) -> list[Tensor]:
-    """Runs the layer's converter after Caffe's blob-count checks, then checks its tops as
-    Blob::Reshape does; a CaffeError gets the prototxt's name in front. The nodes it added
+    """Runs the layer's converter (its blob counts are checked already), then checks its tops
+    as Blob::Reshape does; a CaffeError gets the prototxt's name in front. The nodes it added
     must be of the ONNX op types it was registered with (else a bug: RuntimeError)."""
     converter = CONVERTERS[layer.type]
     try:
-        converter.check_blob_counts(layer)
         tops = converter.convert(graph, layer, bottoms)
         for top_name, top in zip(layer.tops, tops):
             check_blob_shape(layer, f"top '{top_name}' shape", top.shape)
@@ -152,8 +151,17 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
     batch_size, dynamic = _parse_batch(batch)
     layers = _layers_until(net, end)
     known_blobs = {blob for layer in layers for blob in layer.tops}
+    for layer in layers:  # Caffe sets every layer up, also those the outputs do not need
+        if layer.type in CONVERTERS:
+            try:
+                CONVERTERS[layer.type].check_blob_counts(layer)
+            except CaffeError as error:
+                raise CaffeError(f"{net.prototxt}: {error}") from None
     wanted = list(dict.fromkeys(outputs)) or (list(layers[-1].tops) if end
                                               else default_outputs(layers))
+    if not wanted:
+        raise CaffeError(f"{net.prototxt}: the net has no output blob (every blob is consumed "
+                         "by a later layer); name one with --output")
     for blob in wanted:
         if blob not in known_blobs:
             where = f"up to layer {end}" if end else "in the net"
