@@ -651,3 +651,39 @@ def test_small_mobile_classifier_end_to_end(opset):
     make = _model(nodes, {"x": _values(0, [2, 2, 6, 6])}, weights, opset)
     check_vjp(f"classifier graph opset {opset}", make, {"x": _values(0, [2, 2, 6, 6])},
               ["x"], ["y0"])
+
+
+def test_dynamic_batch_runs_at_any_batch_size():
+    """Exports usually leave the batch axis symbolic: the rules keep it dynamic, and each
+    sample's gradient in a batch equals its gradient alone (opset 14: HardSwish exists,
+    MaxPool still takes the window-cell path)."""
+    weights = {"pads": _ints(0, 0, 1, 1, 0, 0, 1, 1), "roi": np.zeros(0, np.float32),
+               "scales": np.array([1, 1, 2, 2], np.float32), "starts": _ints(0),
+               "ends": _ints(99), "axes": _ints(3), "steps": _ints(2),
+               "lo": np.array(0.0, np.float32), "hi": np.array(6.0, np.float32),
+               "fc_w": _values(1, [3, 2]).astype(np.float32)}
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="reflect"),
+             helper.make_node("MaxPool", ["p"], ["m"], name="pool", kernel_shape=[3, 3],
+                              strides=[2, 2]),
+             helper.make_node("Resize", ["m", "roi", "scales"], ["r"], name="resize",
+                              mode="linear"),
+             helper.make_node("Slice", ["r", "starts", "ends", "axes", "steps"], ["s"],
+                              name="slice"),
+             helper.make_node("HardSwish", ["s"], ["h"], name="hard_swish"),
+             helper.make_node("Clip", ["h", "lo", "hi"], ["c"], name="relu6"),
+             helper.make_node("ReduceMean", ["c"], ["f"], name="mean", axes=[2, 3],
+                              keepdims=0),
+             helper.make_node("Gemm", ["f", "fc_w"], ["y0"], name="fc", transB=1)]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 6, 6])],
+        [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    vjp = runner(build_vjp(model, ["x"], ["y0"]), double=False)
+    x = _values(0, [3, 2, 6, 6]).astype(np.float32) * 4
+    g = _values(1, [3, 3]).astype(np.float32)
+    batched = vjp({"x": x, "y0_grad": g})[1]
+    for n in range(3):
+        alone = vjp({"x": x[n:n + 1], "y0_grad": g[n:n + 1]})[1]
+        np.testing.assert_allclose(batched[n:n + 1], alone, rtol=1e-6, atol=1e-7)
+    assert np.abs(batched).max() > 0
