@@ -409,3 +409,27 @@ def test_every_number_mutated_converts_or_gives_one_caffe_error(smoke_nets, tmp_
                 pytest.fail(f"{where}: converted to an invalid model: {error}")
             outcomes["converted"] += 1
     assert outcomes["converted"] and outcomes["refused"]
+
+
+WIRING = re.compile(r'(bottom|top): "([^"]*)"')
+
+
+@pytest.mark.parametrize("net", ["structure net", "V0 net"])
+def test_every_bottom_and_top_rewired_converts_or_gives_one_caffe_error(smoke_nets, tmp_path,
+                                                                        net):
+    """Each bottom/top entry dropped, doubled, or renamed to every other blob of the net."""
+    text, caffemodel = smoke_nets[net]
+    blobs = sorted({match.group(2) for match in WIRING.finditer(text)})
+    prototxt = tmp_path / "net.prototxt"
+    for match in WIRING.finditer(text):
+        variants = ["", f"{match.group()} {match.group()}"] + [
+            f'{match.group(1)}: "{blob}"' for blob in blobs if blob != match.group(2)]
+        for variant in variants:
+            prototxt.write_text(text[:match.start()] + variant + text[match.end():])
+            where = f"{match.group()!r} -> {variant!r}"
+            try:
+                _check_converted(caffe_to_onnx(prototxt, caffemodel))
+            except CaffeError as error:
+                assert "\n" not in str(error) and str(error).startswith(str(prototxt)), where
+            except Exception as error:  # noqa: BLE001 - the point of the test
+                pytest.fail(f"{where}: {type(error).__name__}: {error}")
