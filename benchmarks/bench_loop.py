@@ -38,7 +38,7 @@ from converters.caffe.writer import write_caffemodel  # noqa: E402
 from converters.vjp.transform import build_vjp  # noqa: E402
 from models.nets import write_prototxts as arch  # noqa: E402
 from reproduce.run.job import NetFiles, build_step_model  # noqa: E402
-from reproduce.run.loop import Schedule  # noqa: E402
+from reproduce.step.rules import Schedule  # noqa: E402
 from reproduce.run.runner import StepRunner, session_options  # noqa: E402
 
 NETS = REPO / "models" / "nets"

@@ -1,9 +1,21 @@
 """The DGN-AM driver, the experiments, images, official files.
 
-Data path (one module per arrow): nets (Caffe files → forward ONNX → forward+VJP ONNX) →
-step_graph (one fused iteration, composed by graph_compose) → step_runner (ONNX Runtime, state
-kept on the device) → loop (schedule, per-sample early stop) → images / trace.
-Around it: start_code, bounds, encoder (image → code), driver (one batched job), one_step and
-regress (the one-iteration criterion, reference runs), step_loop (the whole loop as an ONNX
-Loop), experiments + collage + labels (the paper's figures), cli_* (the subcommands).
+Subpackages, bottom to top (`LAYERS`); a module imports only from its own layer and those
+below it (tests/test_layout.py checks it), so the order is the data path:
+
+  official     the release's data files: manifest, checksums, download, `data_path`
+  inputs       what a run starts from: the start code, the bound files
+  outputs      file formats: result images (the release's writer), collages, labels, traces
+  step         one iteration as ONNX: Caffe nets → forward+VJP ONNX (nets), graph composition,
+               the fused step graph, the loop's rules (schedule, L2, stop), the ONNX Loop export
+  run          running it: the ONNX Runtime runner, the loop, the image encoder, the Job API
+               (reproduce.run.job) and a job's files (reproduce.run.save)
+  regress      reference runs and the one-iteration-from-the-same-state criterion
+  conformance  the exported graphs on other ONNX runtimes
+  sweep        many jobs: every unit × seed × hyperparameter, resumable, with an atlas
+  experiments  the paper's five experiments as Jobs
+  cli          one module per `python -m reproduce SUBCOMMAND` (flags → Job → files)
 """
+
+LAYERS = ("official", "inputs", "outputs", "step", "run", "regress", "conformance", "sweep",
+          "experiments", "cli")

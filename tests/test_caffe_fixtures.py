@@ -234,7 +234,7 @@ def test_single_dgn_am_iterations_from_caffe_states(net_key, weights_dir):
               data["kinked_net_grad_norms"][i:i + 1])
         check(f"{net_key} iteration {i} gen grad norm", report.gen_grad_norm,
               data["kinked_gen_grad_norms"][i:i + 1])
-        check(f"{net_key} iteration {i} image", ff.sampled(runner.image()),
+        check(f"{net_key} iteration {i} image", ff.sampled(runner.held_image()),
               data["kinked_images"][i])
         check(f"{net_key} iteration {i} code", report.code, data["kinked_codes"][i:i + 1])
 

@@ -106,7 +106,7 @@ def test_dgn_am_synthesises_each_class(settings, classifier):
     classified as their unit's class."""
     from reproduce.inputs.bounds import load_bounds
     from reproduce.run.job import NetFiles, build_step_model, run_samples
-    from reproduce.run.loop import Schedule
+    from reproduce.step.rules import Schedule
     from reproduce.inputs.start_code import as_stored_code, random_start_code
 
     units = settings["units"]
@@ -119,6 +119,6 @@ def test_dgn_am_synthesises_each_class(settings, classifier):
                         settings["L2"])
     result = run_samples(step_model, np.repeat(start, len(units), 0), units, schedule,
                          bounds=load_bounds(DEMO / settings["bound"], code_size), threads=2)
-    predicted = classifier(result.images)["fc8"].argmax(1)
+    predicted = classifier(result.last_crops)["fc8"].argmax(1)
     hits = int((predicted == np.asarray(units)).sum())
     assert hits >= 0.9 * len(units), f"hit rate {hits}/{len(units)}: {predicted.tolist()}"

@@ -1,8 +1,7 @@
-"""`python -m reproduce experiments`: the published table as act_max flags, the missing-files
+"""`python -m reproduce experiments`: the published table as Jobs, the missing-files
 report with the demo fallback, and the export_step CLI."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -13,8 +12,8 @@ from PIL import Image
 from test_driver_numpy_reference import CODE_SIZE, write_tiny_nets
 from common.cli import run_subcommands
 from reproduce.__main__ import SUBCOMMAND_MODULES
-from reproduce.cli.act_max import add_act_max_arguments
-from reproduce.experiments.table import EXPERIMENTS, act_max_argv
+from reproduce.experiments.table import EXPERIMENTS, experiment_job
+from reproduce.run.job import StartImage
 
 
 def reproduce_cli(*argv: str) -> int:
@@ -22,17 +21,16 @@ def reproduce_cli(*argv: str) -> int:
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: f"exp{e.number}")
-def test_table_rows_become_the_shell_scripts_flags(experiment, tmp_path):
-    parser = argparse.ArgumentParser()
-    add_act_max_arguments(parser)
-    args = parser.parse_args(act_max_argv(experiment, tmp_path))
-    assert (args.act_layer, tuple(args.units), args.xy, args.n_iters) == (
+def test_table_rows_become_the_shell_scripts_jobs(experiment):
+    job = experiment_job(experiment)
+    assert (job.act_layer, tuple(unit for unit, _ in job.samples), job.xy, job.schedule.n_iters) == (
         experiment.act_layer, experiment.units, experiment.xy, experiment.n_iters)
-    assert (args.L2, args.start_lr, args.end_lr, args.seed, args.clip) == (0.99, experiment.start_lr,
-                                                                          1e-10, 0, 0)
-    assert args.bound.endswith("act_range/3x/fc6.txt")
-    assert args.generator_weights.endswith("nets/upconv/fc6/generator.caffemodel")
-    assert bool(args.init_file) == (experiment.number == 3) == bool(args.debug)
+    assert {seed for _, seed in job.samples} == {0} and not job.clip
+    schedule = job.schedule
+    assert (schedule.l2, schedule.lr_start, schedule.lr_end) == (0.99, experiment.start_lr, 1e-10)
+    assert job.bound.endswith("act_range/3x/fc6.txt")
+    assert job.nets.generator_weights.endswith("nets/upconv/fc6/generator.caffemodel")
+    assert isinstance(job.start, StartImage) == (experiment.number == 3) == job.record_stepped
 
 
 def test_table_matches_the_spec():

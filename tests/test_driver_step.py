@@ -11,7 +11,7 @@ import pytest
 from test_driver_numpy_reference import (CODE_SIZE, TinyClassifier, reference_run, tiny_weights,
                                          write_tiny_nets)
 from reproduce.run.job import NetFiles, build_step_model, run_samples, unit_index
-from reproduce.run.loop import Schedule
+from reproduce.step.rules import Schedule
 from reproduce.run.runner import StepRunner
 
 RTOL = 1e-5
@@ -71,7 +71,7 @@ def test_short_run_follows_numpy(nets):
     assert result.iterations[0] == 8
     assert rel(reference.acts, result.acts[0]) <= 1e-4
     assert rel(np.stack(reference.codes), np.stack(result.codes[0])) <= 1e-4
-    assert rel(reference.best, result.images) <= 1e-4
+    assert rel(reference.best, result.last_crops) <= 1e-4
 
 
 def test_batch_equals_each_sample_alone(nets):
@@ -87,7 +87,7 @@ def test_batch_equals_each_sample_alone(nets):
         assert batched.iterations[index] == alone.iterations[0]
         assert rel(alone.acts[0], batched.acts[index]) <= 1e-5
         assert rel(np.stack(alone.codes[0]), np.stack(batched.codes[index])) <= 1e-5
-        assert rel(alone.images[0], batched.images[index]) <= 1e-5
+        assert rel(alone.last_crops[0], batched.last_crops[index]) <= 1e-5
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_zero_gradient_stops_that_sample_only(dead_channel_nets):
     reference = reference_run(nets, start_code(0), act_layer="conv1", unit=3, xy=1, n_iters=5,
                               lr_start=8.0, lr_end=1e-10, l2=0.99, bounds=BOUNDS)
     assert len(reference.acts) == 1
-    assert rel(reference.best, result.images[0:1]) <= 1e-5
+    assert rel(reference.best, result.last_crops[0:1]) <= 1e-5
     alive = reference_run(nets, start_code(0), act_layer="conv1", unit=1, xy=1, n_iters=5,
                           lr_start=8.0, lr_end=1e-10, l2=0.99, bounds=BOUNDS)
     assert rel(np.stack(alive.codes), np.stack(result.codes[1])) <= 1e-4
@@ -146,7 +146,7 @@ def test_loop_model_equals_the_driven_loop(nets):
     for sample in range(2):
         assert rel(driven.acts[sample], outputs["acts"][:, sample]) <= 1e-5
         assert rel(np.stack(driven.codes[sample]), outputs["codes"][:, sample]) <= 1e-5
-    assert rel(driven.images, outputs["final_image"]) <= 1e-5
+    assert rel(driven.last_crops, outputs["final_image"]) <= 1e-5
 
 
 def test_nan_gradient_skips_the_update_and_reports_act_0_norm_1e_12(tmp_path):

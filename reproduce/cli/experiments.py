@@ -9,38 +9,33 @@ are missing it lists each one (where it goes, how to fetch it) and runs the proj
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from reproduce.cli.act_max import add_act_max_arguments, quiet_converters, run_act_max
+from common.cli import one_line_errors
+from reproduce.cli import quiet_converters
+from reproduce.experiments.table import (EXPERIMENTS, NETS, Experiment, demo_job, experiment_job,
+                                         required_files)
+from reproduce.official.manifest import REPO_ROOT, data_path
 from reproduce.outputs.collage import write_collage
-from common.errors import UserError
-from reproduce.experiments.table import EXPERIMENTS, NETS, Experiment, act_max_argv, required_files
 from reproduce.outputs.labels import caption, read_labels
-from reproduce.official.manifest import data_path
+from reproduce.run.job import Job, SampleResult, iter_job
+from reproduce.run.save import save_sample
 
-from reproduce.official.manifest import REPO_ROOT  # noqa: E402
 DEMO_DIR = REPO_ROOT / "models" / "demo"
 DEMO_PANEL_SIZE = 112  # the demo's small images are shown enlarged (whole factor) in its collage
 
 
-def act_max_args(argv: list[str], options: argparse.Namespace) -> argparse.Namespace:
-    """act_max's namespace for argv plus the runtime options of this command."""
-    parser = argparse.ArgumentParser(prog="act_max")
-    add_act_max_arguments(parser)
-    runtime = ["--threads", str(options.threads)]
-    if options.providers:
-        runtime += ["--providers", options.providers]
-    return parser.parse_args(argv + runtime)
-
-
-def saved_arrays(outcomes) -> list[np.ndarray]:
-    """The exact uint8 arrays written, read back from the lossless PNG twins."""
-    return [np.asarray(Image.open(path.with_suffix(".png"))) for _, path, _ in outcomes]
+def run_and_save(job: Job, output_dir: Path, debug_dir: Path | None = None) -> list[SampleResult]:
+    """Runs a job, writing each sample's files under output_dir as act_max does."""
+    results = []
+    for batch in iter_job(job):
+        for result in batch:
+            save_sample(job, result, output_dir, debug_dir=debug_dir)
+            results.append(result)
+    return results
 
 
 def missing_official(experiments: list[Experiment]) -> list[str]:
@@ -60,18 +55,20 @@ def missing_official(experiments: list[Experiment]) -> list[str]:
 def run_experiment(experiment: Experiment, options: argparse.Namespace) -> list[Path]:
     """Runs one experiment; returns the collage(s) written."""
     output_dir = Path(options.output) / f"exp{experiment.number}"
-    args = act_max_args(act_max_argv(experiment, output_dir, n_iters=options.n_iters), options)
-    outcomes = run_act_max(args)
+    job = experiment_job(experiment, n_iters=options.n_iters or None,
+                         providers=options.providers or None, threads=options.threads or None)
+    debug_dir = output_dir / "debug" if experiment.debug else None
+    results = run_and_save(job, output_dir, debug_dir)
     labels = {} if experiment.numbered_captions else read_labels(data_path(NETS[experiment.net].labels))
     collage = write_collage(Path(options.output) / f"example{experiment.number}.jpg",
-                            saved_arrays(outcomes), [caption(labels, s.unit) for s, _, _ in outcomes],
+                            [result.saved for result in results],
+                            [caption(labels, result.unit) for result in results],
                             crop=experiment.crop)
     written = [collage]
-    if experiment.debug:
-        (_, _, acts), = outcomes
-        debug_dir = output_dir / "debug"
+    if debug_dir is not None:
+        (result,) = results
         frames = sorted(debug_dir.glob("[0-9][0-9][0-9].jpg"))
-        strip_labels = [f"{act:.2f}" for act in acts] + [""] * (len(frames) - len(acts))
+        strip_labels = [f"{act:.2f}" for act in result.acts] + [""] * (len(frames) - len(result.acts))
         written.append(write_collage(Path(options.output) / f"example{experiment.number}_series.jpg",
                                      [np.asarray(Image.open(frame)) for frame in frames],
                                      strip_labels, columns=10))
@@ -80,44 +77,29 @@ def run_experiment(experiment: Experiment, options: argparse.Namespace) -> list[
 
 def run_demo(options: argparse.Namespace) -> list[Path]:
     """The published loop on the project's demo pair (models/demo/demo.json)."""
-    demo_dir = Path(options.demo_dir)
-    settings_file = demo_dir / "demo.json"
-    if not settings_file.is_file():
-        raise UserError(f"{settings_file}: missing; the demo models are not built yet "
-                        "(python -m models.demo.train_demo)")
-    demo = json.loads(settings_file.read_text())
-    output_dir = Path(options.output) / "demo"
-    argv = ["--output_dir", str(output_dir), "--units", *[str(u) for u in demo["units"]]]
-    for key in ("act_layer", "opt_layer", "n_iters", "L2", "start_lr", "end_lr", "seed", "xy"):
-        if key in demo:
-            value = options.n_iters if key == "n_iters" and options.n_iters else demo[key]
-            argv += [f"--{key}", str(value)]
-    for key in ("net_definition", "net_weights", "generator_definition", "generator_weights", "bound"):
-        argv += [f"--{key}", str(demo_dir / demo[key])]
-    outcomes = run_act_max(act_max_args(argv, options))
-    labels = read_labels(demo_dir / demo["labels"]) if demo.get("labels") else {}
-    return [write_collage(Path(options.output) / "demo.jpg", saved_arrays(outcomes),
-                          [caption(labels, s.unit) for s, _, _ in outcomes],
+    job, labels_file = demo_job(Path(options.demo_dir), n_iters=options.n_iters or None,
+                                providers=options.providers or None,
+                                threads=options.threads or None)
+    results = run_and_save(job, Path(options.output) / "demo")
+    labels = read_labels(labels_file) if labels_file else {}
+    return [write_collage(Path(options.output) / "demo.jpg", [result.saved for result in results],
+                          [caption(labels, result.unit) for result in results],
                           min_panel_size=DEMO_PANEL_SIZE)]
 
 
 def main(options: argparse.Namespace) -> int:
     quiet_converters()
     chosen = [e for e in EXPERIMENTS if not options.only or e.number in options.only]
-    try:
-        missing = [] if options.demo else missing_official(chosen)
-        if missing or options.demo:
-            for line in missing:
-                print(line)
-            if missing:
-                print(f"{len(missing)} official file(s) missing: running the demo models instead "
-                      "(`python -m reproduce fetch` gets the official files).")
-            written = run_demo(options)
-        else:
-            written = [path for experiment in chosen for path in run_experiment(experiment, options)]
-    except UserError as error:
-        print(f"experiments: {error}", file=sys.stderr)
-        return 2
+    missing = [] if options.demo else missing_official(chosen)
+    if missing or options.demo:
+        for line in missing:
+            print(line)
+        if missing:
+            print(f"{len(missing)} official file(s) missing: running the demo models instead "
+                  "(`python -m reproduce fetch` gets the official files).")
+        written = run_demo(options)
+    else:
+        written = [path for experiment in chosen for path in run_experiment(experiment, options)]
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -136,6 +118,5 @@ def register(subparsers) -> None:
     parser.add_argument("--n_iters", type=int, default=0, help="override the iterations (quick look)")
     parser.add_argument("--providers", default="", help="ONNX Runtime providers, comma-separated")
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: default)")
-    from reproduce.cli.act_max import one_line_errors
     one_line_errors(parser, "experiments")
     parser.set_defaults(func=main)

@@ -8,16 +8,16 @@ reproduce.step.graph for its inputs and outputs) for the nets, activation layer 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import onnx
 
 from converters.caffe.onnx_file import save_onnx
-from reproduce.cli.act_max import (add_act_max_arguments, net_files_from, one_line_errors,
-                                   quiet_converters)
-from reproduce.run.job import build_step_model, code_mode
+from common.cli import one_line_errors
 from common.errors import UserError
+from reproduce.cli import quiet_converters
+from reproduce.cli.act_max import add_act_max_arguments, job_from
+from reproduce.run.job import build_step_model
 from reproduce.step.loop_export import build_loop_model
 
 
@@ -28,19 +28,15 @@ def write_model(path: str, model: onnx.ModelProto) -> None:
 
 def main(args: argparse.Namespace) -> int:
     quiet_converters()
-    try:
-        if args.batch_size < 1:
-            raise UserError(f"--batch_size {args.batch_size}: must be at least 1")
-        step_model = build_step_model(net_files_from(args), args.act_layer, args.batch_size,
-                                      code_mode(bool(args.clip), bool(args.bound)))
-        write_model(args.output, step_model.model)
-        print(f"wrote {args.output} (step graph, batch {args.batch_size}, mode {step_model.mode})")
-        if args.loop:
-            write_model(args.loop, build_loop_model(step_model.model))
-            print(f"wrote {args.loop} (ONNX Loop over the step graph)")
-    except UserError as error:
-        print(f"export_step: {error}", file=sys.stderr)
-        return 2
+    if args.batch_size < 1:
+        raise UserError(f"--batch_size {args.batch_size}: must be at least 1")
+    job = job_from(args)
+    step_model = build_step_model(job.nets, job.act_layer, args.batch_size, job.mode)
+    write_model(args.output, step_model.model)
+    print(f"wrote {args.output} (step graph, batch {args.batch_size}, mode {step_model.mode})")
+    if args.loop:
+        write_model(args.loop, build_loop_model(step_model.model))
+        print(f"wrote {args.loop} (ONNX Loop over the step graph)")
     return 0
 
 

@@ -13,12 +13,6 @@ import argparse
 import sys
 
 from reproduce import official as official_files
-from common.errors import UserError
-
-
-def _fail(command: str, error: Exception) -> int:
-    print(f"{command}: {error}", file=sys.stderr)
-    return 2
 
 
 def _summary(counts: dict[str, int]) -> str:
@@ -28,10 +22,7 @@ def _summary(counts: dict[str, int]) -> str:
 
 def run_models(args: argparse.Namespace) -> int:
     """Prints each official file's state; the exact path to place each missing/corrupt one."""
-    try:
-        states = official_files.status(args.names)
-    except UserError as error:
-        return _fail("models", error)
+    states = official_files.status(args.names)
     counts = dict.fromkeys(official_files.STATES, 0)
     width = max((len(official.name) for official, _ in states), default=0)
     for official, state in states:
@@ -55,8 +46,6 @@ def run_fetch(args: argparse.Namespace) -> int:
     try:
         outcomes = official_files.fetch(args.names, base_urls=args.mirror or None,
                                         timeout=args.timeout, keep_archives=args.keep_archives)
-    except UserError as error:
-        return _fail("fetch", error)
     except KeyboardInterrupt:
         print("fetch: interrupted; partial downloads stay in data/.downloads, rerun to resume",
               file=sys.stderr)

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from reproduce.inputs.bounds import load_bounds
-from reproduce.cli.act_max import (add_act_max_arguments, net_files_from, one_line_errors,
-                                   quiet_converters, run_act_max, schedule_from)
-from reproduce.run.job import build_step_model, code_mode, unit_index
+from common.cli import one_line_errors
 from common.errors import UserError
+from reproduce.cli import quiet_converters
+from reproduce.cli.act_max import add_act_max_arguments, job_from, run_act_max
+from reproduce.inputs.bounds import load_bounds
+from reproduce.outputs.trace import TRACE_KEYS, read_trace
 from reproduce.regress.one_step import one_step_agreement
 from reproduce.regress.record import (ONE_STEP_RTOL, TRACE_FILE, Difference, compare_arrays,
-                               file_digest, numeric_stack, read_reference, write_reference)
+                                      file_digest, numeric_stack, read_reference, write_reference)
+from reproduce.run.job import StepModels, unit_index
 from reproduce.run.runner import StepRunner, resolve_providers
-from reproduce.outputs.trace import TRACE_KEYS, read_trace
 
 RESERVED = ("--output_dir", "--trace", "--units", "--seeds", "--debug", "--providers", "--threads")
 
@@ -48,7 +48,7 @@ def parse_run_flags(argv: list[str], output_dir: Path, providers: str, threads: 
 def run_into(argv: list[str], directory: Path, providers: str, threads: int) -> tuple[argparse.Namespace, list[Path]]:
     args = parse_run_flags(argv, directory, providers, threads)
     outcomes = run_act_max(args)
-    images = [path for _, path, _ in outcomes] + [path.with_suffix(".png") for _, path, _ in outcomes]
+    images = [path for _, path in outcomes] + [path.with_suffix(".png") for _, path in outcomes]
     return args, images
 
 
@@ -66,13 +66,14 @@ def record(options: argparse.Namespace) -> int:
 
 def one_step_lines(args: argparse.Namespace, reference_trace: dict, providers: str,
                    threads: int, rtol: float) -> list[Difference]:
-    step_model = build_step_model(net_files_from(args), args.act_layer, 1,
-                                  code_mode(bool(args.clip), bool(args.bound)))
-    bounds = load_bounds(args.bound, step_model.shapes.code_size) if step_model.mode == "bound" else None
+    job = job_from(args)
+    step_model = StepModels(job.nets, job.act_layer, job.mode).get(1)
+    bounds = load_bounds(job.bound, step_model.shapes.code_size) if job.mode == "bound" else None
     runner = StepRunner(step_model.model, providers=resolve_providers(providers or None),
                         threads=threads or None)
-    agreement = one_step_agreement(runner, step_model, reference_trace, schedule_from(args),
-                                   unit_index(step_model.shapes, args.act_layer, args.unit, args.xy),
+    (unit, _), = job.samples
+    agreement = one_step_agreement(runner, step_model, reference_trace, job.schedule,
+                                   unit_index(step_model.shapes, job.act_layer, unit, job.xy),
                                    bounds)
     return [Difference("one iteration from the reference's state", agreement.within(rtol),
                        f"{agreement.iterations} iterations, max relative error act "
@@ -114,11 +115,7 @@ def compare(options: argparse.Namespace) -> int:
 
 def main(options: argparse.Namespace) -> int:
     quiet_converters()
-    try:
-        return options.action(options)
-    except UserError as error:
-        print(f"regress: {error}", file=sys.stderr)
-        return 2
+    return options.action(options)
 
 
 def register(subparsers) -> None:

@@ -1,18 +1,21 @@
 """The paper's five published experiments (../shared/spec/dgn-am.md, "The published experiments").
 
 Each row gives the net, layer, units and hyperparameters the release's shell scripts pass to
-act_max.py; `act_max_argv` turns a row into our act_max flags. Official files are looked up under
+act_max.py; `experiment_job` turns a row into a Job (reproduce.run.job). Official files are looked up under
 data/ (release layout); a net's prototxt is the official one when fetched, else the project's own
 under models/nets/.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from reproduce.official.manifest import data_path
+from common.errors import UserError
+from reproduce.official.manifest import REPO_ROOT, data_path
+from reproduce.run.job import Job, NetFiles, StartImage
+from reproduce.step.rules import Schedule
 
-from reproduce.official.manifest import REPO_ROOT  # noqa: E402
 PROJECT_NETS = REPO_ROOT / "models" / "nets"
 BOUND = "act_range/3x/fc6.txt"
 GENERATOR_WEIGHTS = "nets/upconv/fc6/generator.caffemodel"
@@ -89,26 +92,43 @@ def required_files(experiment: Experiment) -> list[str]:
     return needed
 
 
-def act_max_argv(experiment: Experiment, output_dir: Path, *, n_iters: int | None = None) -> list[str]:
-    """The act_max flags of a row (the shell scripts' parameters), all units in one batch."""
+def experiment_job(experiment: Experiment, *, n_iters: int | None = None,
+                   providers: str | None = None, threads: int | None = None) -> Job:
+    """The Job of a row (the shell scripts' parameters: seed 0, no clip, the 3x fc6 bound),
+    all units in one batch."""
     net = NETS[experiment.net]
-    argv = ["--act_layer", experiment.act_layer, "--opt_layer", "fc6", "--xy", str(experiment.xy),
-            "--n_iters", str(n_iters or experiment.n_iters), "--start_lr", str(experiment.start_lr),
-            "--end_lr", str(experiment.end_lr), "--L2", str(experiment.l2), "--seed", "0",
-            "--clip", "0", "--bound", str(data_path(BOUND)), "--output_dir", str(output_dir),
-            "--net_weights", str(data_path(net.weights)),
-            "--net_definition", str(prototxt_for(net.official_prototxt, net.project_prototxt)),
-            "--generator_definition", str(prototxt_for(GENERATOR_PROTOTXT,
-                                                       PROJECT_NETS / "upconv" / "fc6" / "generator.prototxt")),
-            "--generator_weights", str(data_path(GENERATOR_WEIGHTS)),
-            "--units", *[str(unit) for unit in experiment.units]]
+    nets = NetFiles(str(prototxt_for(GENERATOR_PROTOTXT,
+                                     PROJECT_NETS / "upconv" / "fc6" / "generator.prototxt")),
+                    str(data_path(GENERATOR_WEIGHTS)),
+                    str(prototxt_for(net.official_prototxt, net.project_prototxt)),
+                    str(data_path(net.weights)))
+    start = None
     if experiment.init_file:
         caffenet = NETS["caffenet"]
-        argv += ["--init_file", str(data_path(experiment.init_file)),
-                 "--encoder_definition", str(prototxt_for(caffenet.official_prototxt,
-                                                          caffenet.project_prototxt)),
-                 "--encoder_weights", str(data_path(caffenet.weights)),
-                 "--mean_file", str(data_path(MEAN))]
-    if experiment.debug:
-        argv += ["--debug", "1", "--debug_dir", str(output_dir / "debug")]
-    return argv
+        start = StartImage(str(data_path(experiment.init_file)),
+                           str(prototxt_for(caffenet.official_prototxt, caffenet.project_prototxt)),
+                           str(data_path(caffenet.weights)), str(data_path(MEAN)), "fc6")
+    schedule = Schedule.from_flags(n_iters or experiment.n_iters, experiment.start_lr,
+                                   experiment.end_lr, experiment.l2)
+    return Job.product(nets, experiment.act_layer, experiment.units, (0,), schedule,
+                       xy=experiment.xy, start=start, bound=str(data_path(BOUND)),
+                       providers=providers, threads=threads, record_stepped=experiment.debug)
+
+
+def demo_job(demo_dir: Path, *, n_iters: int | None = None, providers: str | None = None,
+             threads: int | None = None) -> tuple[Job, Path | None]:
+    """The published loop on the project's demo pair (demo_dir/demo.json): the Job and the
+    labels file (None when the settings name none)."""
+    settings_file = demo_dir / "demo.json"
+    if not settings_file.is_file():
+        raise UserError(f"{settings_file}: missing; the demo models are not built yet "
+                        "(python -m models.demo.train_demo)")
+    demo = json.loads(settings_file.read_text())
+    nets = NetFiles(*(str(demo_dir / demo[key]) for key in
+                      ("generator_definition", "generator_weights", "net_definition", "net_weights")))
+    schedule = Schedule.from_flags(n_iters or demo["n_iters"], demo["start_lr"], demo["end_lr"],
+                                   demo["L2"])
+    job = Job.product(nets, demo["act_layer"], demo["units"], (demo.get("seed", 0),), schedule,
+                      xy=demo.get("xy", 0), bound=str(demo_dir / demo["bound"]),
+                      providers=providers, threads=threads)
+    return job, (demo_dir / demo["labels"]) if demo.get("labels") else None

@@ -37,15 +37,17 @@ def write_image_atomic(path: str | Path, array: np.ndarray, image_format: str | 
         Image.fromarray(array).save(stream, format=image_format)
 
 
-def save_result_image(path: str | Path, image_bgr: np.ndarray) -> np.ndarray:
-    """Saves the release's JPEG at `path` and the same array as a lossless PNG beside it.
-
-    Returns the uint8 RGB array that was encoded.
-    """
-    saved = to_saved_array(image_bgr)
+def write_result_image(path: str | Path, saved: np.ndarray) -> None:
+    """Writes the release's JPEG at `path` and the same uint8 array as a lossless PNG beside it."""
     path = Path(path)
     write_image_atomic(path, saved)
     write_image_atomic(path.with_suffix(".png"), saved)
+
+
+def save_result_image(path: str | Path, image_bgr: np.ndarray) -> np.ndarray:
+    """`write_result_image` of the image's saved array; returns the uint8 RGB array encoded."""
+    saved = to_saved_array(image_bgr)
+    write_result_image(path, saved)
     return saved
 
 

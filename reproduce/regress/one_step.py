@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reproduce.run.job import StepModel
-from reproduce.run.loop import Schedule
+from reproduce.step.rules import Schedule
 from reproduce.regress.record import relative_error
 from reproduce.run.runner import StepRunner
 
@@ -31,7 +31,7 @@ class OneStepAgreement:
 
 
 def one_step_agreement(runner: StepRunner, step_model: StepModel, trace: dict[str, np.ndarray],
-                       schedule: Schedule, unit: int,
+                       schedule: Schedule, unit_index: int,
                        bounds: tuple[np.ndarray, np.ndarray] | None) -> OneStepAgreement:
     """Reruns each recorded iteration from the recorded state (batch-1 step graph)."""
     acts, codes = trace["acts"], trace["codes"]
@@ -39,7 +39,7 @@ def one_step_agreement(runner: StepRunner, step_model: StepModel, trace: dict[st
     image_shape = (1, *step_model.shapes.net_input)
     worst_act = worst_code = 0.0
     for iteration, state in enumerate(states):
-        runner.start(state.reshape(1, -1), np.array([unit]), np.zeros(image_shape, np.float32), bounds)
+        runner.start(state.reshape(1, -1), np.array([unit_index]), np.zeros(image_shape, np.float32), bounds)
         report = runner.step(schedule.step_size(iteration), schedule.l2_factor, fetch_code=True)
         worst_act = max(worst_act, relative_error(np.array([acts[iteration]]), report.act))
         worst_code = max(worst_code, relative_error(codes[iteration], report.code[0]))

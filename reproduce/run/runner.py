@@ -17,6 +17,8 @@ from common.errors import UserError
 
 log = logging.getLogger(__name__)
 
+# The state carried between iterations: (step graph input, step graph output). The input names
+# are the exported graph's contract: `best` holds each sample's last crop (the returned image).
 STATE = (("code", "new_code"), ("best", "image"))
 
 
@@ -78,20 +80,21 @@ class StepRunner:
     def _device_value(self, array: np.ndarray) -> ort.OrtValue:
         return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), self.device, 0)
 
-    def start(self, code: np.ndarray, unit: np.ndarray, best: np.ndarray,
+    def start(self, code: np.ndarray, unit_indices: np.ndarray, held_image: np.ndarray,
               bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Places the start state and the fixed inputs (units, bounds) on the device."""
+        """Places the start state (codes, held images) and the fixed inputs (each sample's flat
+        index into the act layer's blob; the bounds) on the device."""
         self.state = {"code": self._device_value(code.astype(np.float32)),
-                      "best": self._device_value(best.astype(np.float32))}
+                      "best": self._device_value(held_image.astype(np.float32))}
         self.spare = {name: self._device_value(np.empty_like(value.numpy()))
                       for name, value in self.state.items()}
-        self.binding.bind_ortvalue_input("unit", self._device_value(unit.astype(np.int64)))
+        self.binding.bind_ortvalue_input("unit", self._device_value(unit_indices.astype(np.int64)))
         if "lower" in self.input_names:
             if bounds is None:
                 raise ValueError("this step graph bounds the code; pass (lower, upper)")
             for name, value in zip(("lower", "upper"), bounds):
                 self.binding.bind_ortvalue_input(name, self._device_value(value.astype(np.float64)))
-        self.set_active(np.ones(len(unit), dtype=bool))
+        self.set_active(np.ones(len(unit_indices), dtype=bool))
 
     def set_active(self, active: np.ndarray) -> None:
         """Which samples still iterate (the others keep their code and image)."""
@@ -121,8 +124,8 @@ class StepRunner:
                           code=self.state["code"].numpy().copy() if fetch_code else None,
                           stepped=values["stepped"].numpy().copy() if fetch_stepped else None)
 
-    def image(self) -> np.ndarray:
-        """The held image per sample (B×C×h×w float32, BGR)."""
+    def held_image(self) -> np.ndarray:
+        """The held image per sample: its last crop (B×C×h×w float32, BGR)."""
         return self.state["best"].numpy().copy()
 
     def code(self) -> np.ndarray:

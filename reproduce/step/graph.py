@@ -30,6 +30,7 @@ Outputs: new_code, act, net_grad_norm, gen_grad_norm (B f32), image (this iterat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import onnx
@@ -118,29 +119,39 @@ class _Glue:
         return self.op(op_type, [value], output, axes=axes, keepdims=0)
 
     def normalised_update(self, value: str, gradient: str, step: str, axes: list[int],
-                          batch_shape: list[int], tag: str) -> tuple[str, str]:
-        """(updated value, reported norm) for the release's `x += step/mean|g| * g` with its NaN/0 rules."""
+                          batch_shape: list[int], tag: str) -> "NormalisedUpdate":
+        """The release's `x += step/mean|g| * g` with its NaN/0 rules, per sample."""
         norm = self.op("Sqrt", [self.reduce("ReduceSumSquare", gradient, axes, f"{tag}_sumsq")],
                        f"{tag}_norm_raw")
         mean_abs = self.reduce("ReduceMean", self.op("Abs", [gradient], f"{tag}_abs"), axes,
                                f"{tag}_mean_abs")
         factor64 = self.op("Div", [step, self.op("Cast", [mean_abs], f"{tag}_mean_abs64",
                                                  to=TensorProto.DOUBLE)], f"{tag}_factor64")
+        per_sample_shape = self.const(f"{tag}_bshape", np.array(batch_shape, np.int64))
         factor = self.op("Reshape", [self.op("Cast", [factor64], f"{tag}_factor32",
-                                             to=TensorProto.FLOAT),
-                                     self.const(f"{tag}_bshape", np.array(batch_shape, np.int64))],
+                                             to=TensorProto.FLOAT), per_sample_shape],
                          f"{tag}_factor")
         stepped = self.op("Add", [value, self.op("Mul", [factor, gradient], f"{tag}_scaled")],
                           f"{tag}_stepped")
         is_nan = self.op("IsNaN", [norm], f"{tag}_is_nan")
         is_zero = self.op("Equal", [norm, self.const(f"{tag}_zero", np.float32(0))],
                           f"{tag}_is_zero")
-        skip = self.op("Or", [is_nan, is_zero], f"{tag}_skip")
-        skip_b = self.op("Reshape", [skip, f"step/{tag}_bshape"], f"{tag}_skip_b")
-        updated = self.op("Where", [skip_b, value, stepped], f"{tag}_updated")
+        skip = self.op("Reshape", [self.op("Or", [is_nan, is_zero], f"{tag}_skip"),
+                                   per_sample_shape], f"{tag}_skip_b")
+        updated = self.op("Where", [skip, value, stepped], f"{tag}_updated")
         reported = self.op("Where", [is_nan, self.const(f"{tag}_nan_norm", np.float32(1e-12)), norm],
                            f"{tag}_norm")
-        return updated, reported
+        return NormalisedUpdate(updated, reported, is_nan, is_zero, per_sample_shape)
+
+
+class NormalisedUpdate(NamedTuple):
+    """Tensor names produced by `_Glue.normalised_update` (B = batch)."""
+
+    updated: str  # the value after the update (unchanged where the norm was NaN or 0)
+    norm: str  # the reported gradient norm (B f32; 1e-12 where NaN)
+    is_nan: str  # B bool: the gradient norm was NaN
+    is_zero: str  # B bool: the gradient norm was 0
+    per_sample_shape: str  # int64 shape [B, 1, ...] broadcasting a per-sample value over the value
 
 
 def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str = "feat",
@@ -167,9 +178,9 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
 
     flat_act = glue.op("Reshape", [net(act_layer), glue.const("flat", np.array([batch, -1], np.int64))],
                        "act_flat")
+    column_shape = glue.const("column", np.array([batch, 1], np.int64))
     unit_column = glue.op("Reshape", [glue.op("Cast", ["unit"], "unit64", to=TensorProto.INT64),
-                                      glue.const("column", np.array([batch, 1], np.int64))],
-                          "unit_column")
+                                      column_shape], "unit_column")
     act_raw = glue.op("Reshape", [glue.op("GatherElements", [flat_act, unit_column], "act_picked",
                                           axis=1), glue.const("batch", np.array([batch], np.int64))],
                       "act_raw")
@@ -181,22 +192,24 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
             net(f"{act_layer}_grad"))
 
     image_axes = [1, 2, 3]
-    stepped, net_norm = glue.normalised_update(crop, net(f"{net_in}_grad"), "step", image_axes,
-                                               [batch, 1, 1, 1], "net")
+    net_update = glue.normalised_update(crop, net(f"{net_in}_grad"), "step", image_axes,
+                                        [batch, 1, 1, 1], "net")
+    stepped = net_update.updated
     zero = glue.const("act_zero", np.float32(0))
-    glue.op("Where", [glue.op("Equal", [net_norm, "step/net_zero"],
-                              "net_norm_zero"), zero,
-                      glue.op("Where", ["net_is_nan", zero, act_raw], "act_if_finite")], "act")
-    glue.op("Identity", [net_norm], "net_grad_norm")
+    # act is 0 where the net's gradient norm was NaN or 0 (the release returns act 0 for both)
+    glue.op("Where", [net_update.is_zero, zero,
+                      glue.op("Where", [net_update.is_nan, zero, act_raw], "act_if_finite")], "act")
+    glue.op("Identity", [net_update.norm], "net_grad_norm")
     glue.op("Identity", [stepped], "stepped")
     pads = [0, 0, top_left[0], top_left[1], 0, 0,
             shapes.generated[1] - top_left[0] - height, shapes.generated[2] - top_left[1] - width]
     glue.op("Pad", [glue.op("Sub", [stepped, crop], "image_change"),
                     glue.const("pads", np.array(pads, np.int64))], gen(f"{gen_out}_grad"))
 
-    code, gen_norm = glue.normalised_update("code", gen(f"{gen_in}_grad"), "step", [1],
-                                            [batch, 1], "gen")
-    glue.op("Identity", [gen_norm], "gen_grad_norm")
+    gen_update = glue.normalised_update("code", gen(f"{gen_in}_grad"), "step", [1],
+                                        [batch, 1], "gen")
+    code = gen_update.updated
+    glue.op("Identity", [gen_update.norm], "gen_grad_norm")
     if mode == "bound":
         code64 = glue.op("Cast", [code], "code64", to=TensorProto.DOUBLE)
         bounded = glue.op("Min", [glue.op("Max", [code64, "lower"], "code_above"), "upper"],
@@ -209,9 +222,9 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
                                     glue.const("clip_high", np.float32(1))], "code_clipped")
         decayed = glue.op("Mul", [code, glue.op("Cast", ["l2"], "l2_32", to=TensorProto.FLOAT)],
                           "code_decayed")
-    active_code = glue.op("Reshape", ["active", "step/column"], "active_column")
+    active_code = glue.op("Reshape", ["active", column_shape], "active_column")
     glue.op("Where", [active_code, decayed, "code"], "new_code")
-    active_image = glue.op("Reshape", ["active", "step/net_bshape"], "active_image")
+    active_image = glue.op("Reshape", ["active", net_update.per_sample_shape], "active_image")
     glue.op("Where", [active_image, crop, "best"], "image")
 
     f32, f64 = TensorProto.FLOAT, TensorProto.DOUBLE

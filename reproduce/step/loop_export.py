@@ -2,10 +2,10 @@
 
 Outer inputs: code (B×K f32, the start code), unit (B int64), n_iters (int64 scalar),
 lr_start, lr_end, L2 (f64 scalars; as the release, the code is multiplied by L2 only when
-0 < L2 < 1), and lower/upper (1×K f64) for the bound mode. The body computes iteration i's step size as the release does,
-`lr_start + ((lr_end − lr_start) * i) / n` in float64, runs the step graph, and clears a
-sample's `active` flag after the iteration whose generator or net gradient norm was 0; the loop
-ends when no sample is active or after n iterations.
+0 < L2 < 1), and lower/upper (1×K f64) for the bound mode. The body computes iteration i's step size (reproduce.step.rules.STEP_SIZE), runs the step
+graph, and clears a sample's `active` flag by rules.STOPPED; the loop ends when no sample is
+active or after n iterations. The outer graph computes the L2 factor by rules.L2_FACTOR: the
+same definitions the Python loop evaluates.
 Outputs: final_code, final_image (each sample's last crop, BGR), final_active, and per iteration
 (leading axis) acts, net_grad_norms, gen_grad_norms, codes and actives (whether the sample ran
 that iteration; values of inactive samples are not part of their run).
@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from reproduce.step import rules
 
 STATE = ("code", "best", "active")
 OUTER = ("unit", "l2", "lower", "upper")
@@ -27,37 +29,29 @@ def _value(name: str, elem_type: int, shape: list[int] | None) -> onnx.ValueInfo
 
 
 def _schedule_nodes() -> list[onnx.NodeProto]:
-    make = helper.make_node
-    return [make("Cast", ["iteration"], ["iteration64"], to=TensorProto.DOUBLE),
-            make("Cast", ["n_iters"], ["n_iters64"], to=TensorProto.DOUBLE),
-            make("Sub", ["lr_end", "lr_start"], ["lr_span"]),
-            make("Mul", ["lr_span", "iteration64"], ["lr_progress"]),
-            make("Div", ["lr_progress", "n_iters64"], ["lr_offset"]),
-            make("Add", ["lr_start", "lr_offset"], ["step"])]
+    """rules.STEP_SIZE on the Loop's iteration counter (int64, cast to float64)."""
+    casts = [helper.make_node("Cast", ["iteration"], ["iteration64"], to=TensorProto.DOUBLE),
+             helper.make_node("Cast", ["n_iters"], ["n_iters64"], to=TensorProto.DOUBLE)]
+    return casts + rules.emit(rules.STEP_SIZE, {"lr_start": "lr_start", "lr_end": "lr_end",
+                                                "iteration": "iteration64",
+                                                "n_iters": "n_iters64"}, "step", "schedule/")
 
 
 def _stop_nodes() -> list[onnx.NodeProto]:
+    """rules.STOPPED per sample; the loop goes on while any sample is still active."""
     make = helper.make_node
-    return [make("Constant", [], ["zero_norm"], value=numpy_helper.from_array(np.float32(0))),
-            make("Equal", ["gen_grad_norm", "zero_norm"], ["gen_stopped"]),
-            make("Equal", ["net_grad_norm", "zero_norm"], ["net_stopped"]),
-            make("Or", ["gen_stopped", "net_stopped"], ["stopped"]),
-            make("Not", ["stopped"], ["going_on"]),
-            make("And", ["active", "going_on"], ["active_next"]),
-            make("Cast", ["active_next"], ["active_count_int"], to=TensorProto.INT32),
-            make("ReduceMax", ["active_count_int"], ["any_active_int"], keepdims=0),
-            make("Cast", ["any_active_int"], ["cond_out"], to=TensorProto.BOOL)]
+    return rules.emit(rules.STOPPED, {"gen_grad_norm": "gen_grad_norm",
+                                      "net_grad_norm": "net_grad_norm"}, "stopped", "stop/") + [
+        make("Not", ["stopped"], ["going_on"]),
+        make("And", ["active", "going_on"], ["active_next"]),
+        make("Cast", ["active_next"], ["active_count_int"], to=TensorProto.INT32),
+        make("ReduceMax", ["active_count_int"], ["any_active_int"], keepdims=0),
+        make("Cast", ["any_active_int"], ["cond_out"], to=TensorProto.BOOL)]
 
 
 def _l2_factor_nodes() -> list[onnx.NodeProto]:
-    """l2 = L2 when 0 < L2 < 1, else 1 (the release's `if 0 < L2 < 1: code *= L2`)."""
-    make = helper.make_node
-    return [make("Constant", [], ["l2_zero"], value=numpy_helper.from_array(np.float64(0))),
-            make("Constant", [], ["l2_one"], value=numpy_helper.from_array(np.float64(1))),
-            make("Greater", ["L2", "l2_zero"], ["l2_above_zero"]),
-            make("Less", ["L2", "l2_one"], ["l2_below_one"]),
-            make("And", ["l2_above_zero", "l2_below_one"], ["l2_applies"]),
-            make("Where", ["l2_applies", "L2", "l2_one"], ["l2"])]
+    """rules.L2_FACTOR: the factor `l2` the step graph multiplies the code by."""
+    return rules.emit(rules.L2_FACTOR, {"L2": "L2"}, "l2", "l2_rule/")
 
 
 def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:

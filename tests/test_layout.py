@@ -1,0 +1,90 @@
+"""The layout is the data path: each reproduce/ subpackage imports only those below it, and
+`common` imports neither `converters` nor `reproduce`; no absolute machine path in the project."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reproduce import LAYERS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an import statement of the file names (function-level imports included)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "reproduce" or len(parts) < 2 or parts[1] not in LAYERS:
+        return None
+    return LAYERS.index(parts[1])
+
+
+def test_every_reproduce_module_is_in_a_layer():
+    for path in (ROOT / "reproduce").rglob("*.py"):
+        relative = path.relative_to(ROOT / "reproduce")
+        if len(relative.parts) == 1:
+            assert relative.name in ("__init__.py", "__main__.py"), f"{relative}: not in a layer"
+        else:
+            assert relative.parts[0] in LAYERS, f"{relative}: {relative.parts[0]} is not in LAYERS"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "reproduce").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_imports_upward(path):
+    relative = path.relative_to(ROOT / "reproduce")
+    if len(relative.parts) == 1:
+        return  # reproduce/__init__ and __main__ sit above every layer
+    own = LAYERS.index(relative.parts[0])
+    upward = sorted(module for module in imported_modules(path)
+                    if (layer := layer_of(module)) is not None and layer > own)
+    assert not upward, f"{relative} (layer {LAYERS[own]}) imports upward: {upward}"
+
+
+def test_common_imports_neither_package():
+    for path in (ROOT / "common").rglob("*.py"):
+        bad = [m for m in imported_modules(path) if m.split(".")[0] in ("converters", "reproduce")]
+        assert not bad, f"{path.name} imports {bad}"
+
+
+def test_converters_do_not_import_reproduce():
+    for path in (ROOT / "converters").rglob("*.py"):
+        bad = [m for m in imported_modules(path) if m.split(".")[0] == "reproduce"]
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w./])/(?:home|root|work|Users|tmp/[\w-]+/|mnt|opt/\w+/)[\w./-]*")
+
+
+def test_no_absolute_machine_path_in_tracked_files():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    offenders = []
+    for name in files:
+        path = ROOT / name
+        if path.suffix not in (".py", ".sh", ".md", ".json", ".txt", ".prototxt", ".ini", ".html",
+                               ".js", "") or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if "no-abs-path-check" in line:
+                continue
+            for match in ABSOLUTE_PATH.finditer(line):
+                offenders.append(f"{name}:{number}: {match.group(0)}")
+    assert not offenders, "\n".join(offenders[:20])
