@@ -61,13 +61,21 @@ def test_the_reader_does_not_import_the_layer_registry():
 
 
 NEW_LAYER_MODULE = '''
-"""A layer type that exists only in this test: y = -x."""
+"""A layer type that exists only in this test, reading one of caffe.proto's parameter
+messages (threshold_param): y = 1 where x > threshold, else 0."""
+import numpy as np
+from onnx import TensorProto
+
 from converters.caffe.layers import register
 
 
-@register("TestOnlyNegate", onnx_ops=("Neg",))
-def negate(graph, layer, bottoms):
-    return [graph.op("Neg", [bottoms[0].name], bottoms[0].shape, layer.name)]
+@register("TestOnlyStep", onnx_ops=("Greater", "Cast"))
+def step(graph, layer, bottoms):
+    bottom = bottoms[0]
+    threshold = graph.constant(f"{layer.name}/threshold",
+                               np.float32(layer.param.threshold_param.threshold))
+    above = graph.op("Greater", [bottom.name, threshold], bottom.shape, f"{layer.name}/above")
+    return [graph.op("Cast", [above.name], bottom.shape, layer.name, to=TensorProto.FLOAT)]
 '''
 NEW_RULE_MODULE = '''
 """A gradient rule for an op that exists only in this test."""
@@ -91,7 +99,8 @@ PROBE = """
 
 def test_one_new_file_adds_a_layer_type_and_one_a_gradient_rule(tmp_path):
     """A copy of the packages with one module dropped into converters/caffe/layers/ and one
-    into converters/vjp/rules/: the type converts and runs, the rule is registered."""
+    into converters/vjp/rules/: the type (with its caffe.proto parameters, no schema edit)
+    converts and runs, the rule is registered."""
     ignore = shutil.ignore_patterns("__pycache__")
     for package in ("converters", "common"):
         shutil.copytree(REPO_ROOT / package, tmp_path / package, ignore=ignore)
@@ -99,10 +108,11 @@ def test_one_new_file_adds_a_layer_type_and_one_a_gradient_rule(tmp_path):
     (tmp_path / "converters/vjp/rules/test_only_rule.py").write_text(NEW_RULE_MODULE)
     (tmp_path / "net.prototxt").write_text(
         'input: "x" input_shape { dim: 1 dim: 2 }\n'
-        'layer { name: "neg" type: "TestOnlyNegate" bottom: "x" top: "y" }\n')
+        'layer { name: "step" type: "TestOnlyStep" bottom: "x" top: "y" '
+        'threshold_param { threshold: 0.5 } }\n')
     result = _python(PROBE, path=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["[[-1.5,", "2.0]]", "True"]
+    assert result.stdout.split() == ["[[1.0,", "0.0]]", "True"]
 
 
 def test_the_unsupported_type_message_lists_the_supported_types(tmp_path):
