@@ -486,6 +486,11 @@ RESIZES = [
     ("nearest", "align_corners", "round_prefer_ceil", "sizes 5x7 -> 3x10"),
     ("nearest", "tf_half_pixel_for_nn", "round_prefer_floor", "scales 1.5"),
     ("nearest", "pytorch_half_pixel", "ceil", "scales 1.5"),
+    ("cubic", "half_pixel", {}, "scales x2"),
+    ("cubic", "align_corners", {"cubic_coeff_a": -0.5}, "sizes 5x7 -> 3x10"),
+    ("cubic", "asymmetric", {"exclude_outside": 1}, "scales 1.5"),
+    ("cubic", "pytorch_half_pixel", {"exclude_outside": 1, "cubic_coeff_a": -0.5},
+     "scales 0.5"),
 ]
 RESIZES_LATER = [
     ("linear", "half_pixel_symmetric", None, "scales 1.5"),
@@ -499,7 +504,9 @@ def _resize_node(mode, transform, nearest_mode, sizing, x_shape):
     """The Resize node and its constants for input shape x_shape (N, C, 5, 7); `sizing`
     names scales or sizes, optionally over the spatial axes only (opset 18 `axes`)."""
     attrs = dict(mode=mode, coordinate_transformation_mode=transform)
-    if nearest_mode:
+    if isinstance(nearest_mode, dict):                 # cubic: its own attributes
+        attrs.update(nearest_mode)
+    elif nearest_mode:
         attrs["nearest_mode"] = nearest_mode
     spatial_only = sizing.startswith("axes")
     if spatial_only:
@@ -524,7 +531,8 @@ def _resize_cases():
 
 
 RESIZE_CASES = list(_resize_cases())
-RESIZE_IDS = [f"{c[0]}-{c[1]}-{c[2] or ''}-{c[3]}-opset{c[4]}" for c in RESIZE_CASES]
+RESIZE_IDS = [f"{c[0]}-{c[1]}-{c[2] or ''}-{c[3]}-opset{c[4]}".replace("'", "")
+              for c in RESIZE_CASES]
 
 
 # tf_half_pixel_for_nn left opset 11's specification and the ONNX reference evaluator, but
@@ -539,7 +547,9 @@ def test_resize_matches_finite_differences(mode, transform, nearest_mode, sizing
     x = _values(0, [2, 3, 5, 7])
     node, constants = _resize_node(mode, transform, nearest_mode, sizing, x.shape)
     make = _model([node], {"x": x}, constants, opset, float32_constants=("roi", "scales"))
-    check_vjp(f"Resize {mode} {transform} {nearest_mode or ''}".strip(), make, {"x": x},
+    options = " ".join(f"{k}={v}" for k, v in nearest_mode.items()) \
+        if isinstance(nearest_mode, dict) else nearest_mode or ""
+    check_vjp(f"Resize {mode} {transform} {options}".strip(), make, {"x": x},
               ["x"], ["y0"])
 
 
@@ -586,7 +596,7 @@ def test_dilated_average_pool_gradient_is_onnx_runtimes_jacobian(attrs):
 
 
 @pytest.mark.parametrize("attrs,message", [
-    ({"mode": "cubic"}, "Resize mode cubic has no gradient rule"),
+    ({"mode": "cubic", "antialias": 1}, "antialiased Resize downscaling"),
     ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"},
      "coordinate_transformation_mode tf_crop_and_resize"),
     ({"mode": "linear", "antialias": 1}, "antialiased Resize downscaling")])

@@ -1,4 +1,5 @@
-"""Resize, nearest and (bi/tri)linear, as the ONNX specification (opsets 13-19+) defines it.
+"""Resize, nearest, (bi)linear and (bi)cubic, as the ONNX specification (opsets 13-19+)
+defines it.
 
 Resize is separable and linear in its input: along each resized axis every output cell is
 a fixed combination of input cells, a matrix of shape (output length, input length) that
@@ -58,13 +59,31 @@ def _nearest_cells(x: np.ndarray, nearest_mode: str) -> np.ndarray:
     return floor if nearest_mode == "floor" else np.ceil(x)
 
 
+def _cubic_weights(fraction: np.ndarray, a: float, dtype: type) -> np.ndarray:
+    """Keys' cubic convolution weights (coefficient a) of the cells at offsets -1, 0, 1, 2
+    from floor(x), for fraction = x - floor(x): (out_len, 4)."""
+    a = dtype(a)
+
+    def near(d):                                               # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):                                                # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    one = dtype(1)
+    return np.stack([far(fraction + one), near(fraction), near(one - fraction),
+                     far(dtype(2) - fraction)], axis=1)
+
+
 def interpolation_matrix(mode: str, transform: str, nearest_mode: str, out_len: int,
-                         in_len: int, scale: float, dtype: type) -> np.ndarray:
+                         in_len: int, scale: float, dtype: type, cubic_a: float = -0.75,
+                         exclude_outside: bool = False) -> np.ndarray:
     """matrix[i, j]: weight of input cell j in output cell i along one axis.
 
     nearest: the cell x_original rounds to (nearest_mode), clamped into the input;
     linear: x_original clamped to [0, in_len - 1], weights 1 - f and f on its floor and the
-    next cell (the specification's edge padding, which ONNX Runtime writes as this clamp).
+    next cell (the specification's edge padding, which ONNX Runtime writes as this clamp);
+    cubic: the four cells around x_original with Keys' weights, cells outside the input
+    replaced by the nearest edge cell, or (exclude_outside) dropped and the rest renormalised.
     """
     x = source_coordinates(transform, out_len, in_len, scale, dtype)
     rows = np.arange(out_len)
@@ -72,6 +91,16 @@ def interpolation_matrix(mode: str, transform: str, nearest_mode: str, out_len: 
     if mode == "nearest":
         cells = np.clip(_nearest_cells(x, nearest_mode), 0, in_len - 1).astype(np.int64)
         matrix[rows, cells] = 1
+        return matrix
+    if mode == "cubic":
+        low = np.floor(x)
+        weights = _cubic_weights(x - low, cubic_a, dtype)
+        cells = low.astype(np.int64)[:, None] + np.arange(-1, 3)[None, :]
+        if exclude_outside:
+            weights = np.where((cells >= 0) & (cells < in_len), weights, dtype(0))
+            weights = weights / weights.sum(axis=1, keepdims=True)
+        for tap in range(4):
+            np.add.at(matrix, (rows, np.clip(cells[:, tap], 0, in_len - 1)), weights[:, tap])
         return matrix
     x = np.clip(x, dtype(0), dtype(in_len - 1))
     low = np.floor(x)
@@ -113,17 +142,17 @@ def _scales(ctx: GradContext, node, dtype: type) -> list[float | None]:
 
 @register("Resize")
 def resize(ctx, node, grads):
-    """Nearest or linear Resize: the transposed interpolation matrix along each axis it
-    changes (transforms half_pixel, half_pixel_symmetric, pytorch_half_pixel,
+    """Nearest, linear or cubic Resize: the transposed interpolation matrix along each axis
+    it changes (transforms half_pixel, half_pixel_symmetric, pytorch_half_pixel,
     align_corners, asymmetric, and tf_half_pixel_for_nn, an opset-11 transform that ONNX
-    Runtime still runs and tf2onnx writes; all four nearest modes). cubic,
-    tf_crop_and_resize and antialiased downscaling have no rule."""
+    Runtime still runs and tf2onnx writes; all four nearest modes; cubic_coeff_a and
+    exclude_outside). tf_crop_and_resize and antialiased downscaling have no rule."""
     x, y = node.input[0], node.output[0]
     attrs = attributes(node)
     mode = _text(attrs.get("mode"), "nearest")
     transform = _text(attrs.get("coordinate_transformation_mode"), "half_pixel")
     nearest_mode = _text(attrs.get("nearest_mode"), "round_prefer_floor")
-    if mode not in ("nearest", "linear"):
+    if mode not in ("nearest", "linear", "cubic"):
         raise VJPError(f"node {node.name}: Resize mode {mode} has no gradient rule")
     if transform not in _TRANSFORMS:
         raise VJPError(f"node {node.name}: Resize coordinate_transformation_mode {transform} "
@@ -132,7 +161,7 @@ def resize(ctx, node, grads):
         raise VJPError(f"node {node.name}: Resize nearest_mode {nearest_mode} is unknown")
     dtype = np.float64 if ctx.np_dtype(x) == np.float64 else np.float32
     scales = _scales(ctx, node, dtype)
-    if attrs.get("antialias", 0) and mode == "linear" and any(
+    if attrs.get("antialias", 0) and mode != "nearest" and any(
             s is None or s < 1 for s in scales):
         raise VJPError(f"node {node.name}: antialiased Resize downscaling has no gradient rule")
     g = grads[0]
@@ -143,7 +172,8 @@ def resize(ctx, node, grads):
             raise VJPError(f"node {node.name}: Resize gradient needs static sizes on axis "
                            f"{axis} (input {ctx.shape(x)}, output {ctx.shape(y)})")
         matrix = interpolation_matrix(mode, transform, nearest_mode, out_len, in_len,
-                                      scale, dtype)
+                                      scale, dtype, attrs.get("cubic_coeff_a", -0.75),
+                                      bool(attrs.get("exclude_outside", 0)))
         if out_len == in_len and np.array_equal(matrix, np.eye(in_len)):
             continue
         g = apply_along_axis(ctx, g, matrix, axis, like=x)
