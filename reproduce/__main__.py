@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.regress",
     "reproduce.cli.export_step",
     "reproduce.cli.official_files",
+    "reproduce.cli.layers",
 )
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Same flag names and defaults as the release (--unit --n_iters --L2 --start_lr --
 --net_definition), the same output file name, plus: the generator and encoder files, a stored
 start code (--init_code), a trace (--trace), ONNX Runtime providers and threads, and batches of
 units/seeds (--units, --seeds: every pair is one sample, all optimised together, each exactly as
-if run alone).
+if run alone), and any ONNX classifier as the net (--net_onnx, with its input convention:
+reproduce.cli.onnx_net_flags).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from common.cli import one_line_errors
 from reproduce.cli import quiet_converters
+from reproduce.cli.onnx_net_flags import add_onnx_net_arguments, onnx_net_from
 from reproduce.official.manifest import REPO_ROOT, data_path
 from reproduce.run.job import CodeFile, Job, NetFiles, SampleResult, StartImage, iter_job
 from reproduce.run.save import save_sample, trace_path_for
@@ -69,6 +71,7 @@ def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
     add("--units", type=int, nargs="+", default=None, help="several units at once (batch)")
     add("--seeds", type=int, nargs="+", default=None, help="several seeds at once (batch)")
     add("--batch", type=int, default=0, help="at most this many samples per step graph (0: all)")
+    add_onnx_net_arguments(parser)
 
 
 def schedule_from(args: argparse.Namespace) -> Schedule:
@@ -78,7 +81,8 @@ def schedule_from(args: argparse.Namespace) -> Schedule:
 
 def net_files_from(args: argparse.Namespace) -> NetFiles:
     return NetFiles(args.generator_definition, args.generator_weights, args.net_definition,
-                    args.net_weights, args.generator_input, args.generator_output)
+                    args.net_weights, args.generator_input, args.generator_output,
+                    net_onnx=onnx_net_from(args))
 
 
 def start_from(args: argparse.Namespace) -> StartImage | CodeFile | None:

@@ -33,6 +33,7 @@ from reproduce.run.loop import LoopResult, run_loop
 from reproduce.run.runner import StepRunner, resolve_providers
 from reproduce.step.graph import StepShapes, build_step_graph, step_shapes
 from reproduce.step.nets import generator_vjp, net_vjp
+from reproduce.step.onnx_net import OnnxNet, generated_size, onnx_net_vjp
 from reproduce.step.rules import Schedule
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class NetFiles:
     net_weights: str
     gen_in: str = "feat"
     gen_out: str = "deconv0"
+    net_onnx: OnnxNet | None = None  # an ONNX classifier instead of net_definition/net_weights
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,12 @@ def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: str) -> 
         gen = generator_vjp(files.generator_definition, files.generator_weights,
                             gen_in=files.gen_in, gen_out=files.gen_out, batch=batch)
         bar.update()
-        net, net_in = net_vjp(files.net_definition, files.net_weights, act_layer=act_layer,
-                              batch=batch)
+        if files.net_onnx is not None:
+            net, net_in = onnx_net_vjp(files.net_onnx, act_layer=act_layer, batch=batch,
+                                       generated=generated_size(gen, files.gen_out))
+        else:
+            net, net_in = net_vjp(files.net_definition, files.net_weights, act_layer=act_layer,
+                                  batch=batch)
         bar.update()
         shapes = step_shapes(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
                              act_layer=act_layer)

@@ -1,0 +1,56 @@
+"""`python -m reproduce layers NET [WEIGHTS]`: the names `act_max --act_layer` accepts.
+
+NET is a Caffe deploy prototxt (WEIGHTS, a caffemodel, is optional: shapes come from the
+prototxt) or an ONNX model (a `.onnx` file; `--net_input` / `--net_input_size` as for
+`act_max --net_onnx`). One line per name, in the net's order, columns separated by two or
+more spaces:
+
+    NAME  SHAPE  UNITS  [in-place after LAYER[,LAYER...]]
+
+SHAPE is the blob's shape at batch 1 (`1x256x13x13`); UNITS is the `--unit` range (a 4-D
+blob's channels, `--xy` choosing the row and column; otherwise the flat size). The last
+column, Caffe only, names the later layers that overwrite the blob in place: `--act_layer
+fc6` is fc6 as `forward(end=fc6)` leaves it (before `relu6`), while `net.blobs['fc6']` after
+a full forward is after those layers.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common.cli import one_line_errors
+from common.errors import UserError
+from reproduce.step.layer_listing import caffe_candidates, format_candidates, onnx_candidates
+
+
+def is_onnx_path(path: str) -> bool:
+    """ONNX by its `.onnx` suffix; anything else is read as a Caffe prototxt."""
+    return Path(path).suffix.lower() == ".onnx"
+
+
+def main(args: argparse.Namespace) -> int:
+    if is_onnx_path(args.net):
+        if args.weights:
+            raise UserError(f"WEIGHTS {args.weights}: an ONNX model carries its own weights")
+        candidates = onnx_candidates(args.net, args.net_input or None,
+                                     tuple(args.net_input_size) if args.net_input_size else None)
+    else:
+        if args.net_input or args.net_input_size:
+            raise UserError("--net_input/--net_input_size: for ONNX models only")
+        candidates = caffe_candidates(args.net, args.weights or None)
+    for line in format_candidates(candidates):
+        print(line)
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("layers", help="list the tensors --act_layer accepts",
+                                   description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("net", help="a Caffe deploy .prototxt or an ONNX .onnx model")
+    parser.add_argument("weights", nargs="?", default="", help="the caffemodel (optional)")
+    parser.add_argument("--net_input", default="", help="ONNX: the image input's name")
+    parser.add_argument("--net_input_size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                        help="ONNX: the input size, when the model leaves it symbolic")
+    one_line_errors(parser, "layers")
+    parser.set_defaults(func=main)

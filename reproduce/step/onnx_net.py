@@ -1,0 +1,424 @@
+"""A user's ONNX classifier as the visualised net: load and check it, put the input adapter
+in front, cut it at the activation tensor, and build its VJP (the `--net_onnx` path).
+
+The step graph is unchanged: it crops the generator's image (BGR, Caffe's mean-subtracted
+pixel scale, the centre crop) and hands the crop to the net's forward+VJP graph. For an
+ONNX net that graph starts with the *input adapter*, which maps the crop to the net's own
+input convention, in this order (each step only where it changes something):
+
+1. `rgb`: BGR → RGB (a Slice with step −1 over the channels);
+2. add back Caffe's ImageNet mean, `CAFFE_MEAN_BGR` (per channel, in the net's channel
+   order): the generator's deconv0 is in Caffe's mean-subtracted space, so this gives
+   0–255 pixels;
+3. `std` given (0–1 scaled nets): divide by 255;
+4. subtract `mean` (per channel, in the input's scale: 0–255, or 0–1 with `std`);
+5. `std` given: divide by `std`;
+6. a different input size: ONNX Resize, mode linear, half_pixel coordinates, no
+   antialiasing (bilinear, differentiable; torch's `interpolate(..., "bilinear",
+   align_corners=False)`).
+
+The Caffe convention (`caffe` preset, the default) adds back and subtracts the same mean,
+so steps 2 and 4 are left out and the adapter is the identity at the crop's size: a Caffe
+net exported to ONNX takes the generator's image exactly as the release feeds it.
+The activation tensor may be any floating-point tensor of the graph; the graph is cut there
+(nothing after it runs) and its VJP comes from `converters.vjp` (an op without a gradient
+rule is reported as one line naming the op and node).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from common.errors import UserError
+from converters.caffe.to_onnx import OPSET as CAFFE_OPSET
+from converters.naming import UniqueNames
+
+# The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
+# what the release's nets and generators subtract from 0–255 BGR pixels.
+CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
+CAFFE_MEAN_RGB = tuple(reversed(CAFFE_MEAN_BGR))
+ADAPTER_PREFIX = "dgn_am_adapter/"
+# The step graph declares one opset, the Caffe converter's (the generator's graph); a user's
+# model at another opset is converted to it with onnx's version converter (same semantics).
+STEP_OPSET = CAFFE_OPSET
+
+
+@dataclass(frozen=True)
+class InputAdapter:
+    """The net's input convention. Colour triples are given in R, G, B order whatever the
+    net's channel order (`rgb`); `mean` is in 0–255 pixels, or in 0–1 pixels when `std` is
+    set; `size` (H, W) is the net's input size (None: the model's own static size)."""
+
+    rgb: bool = False
+    mean: tuple[float, float, float] = CAFFE_MEAN_RGB
+    std: tuple[float, float, float] | None = None
+    size: tuple[int, int] | None = None
+
+    def channel_order(self, rgb_values: Sequence[float]) -> tuple[float, ...]:
+        """An R, G, B triple in the net's channel order."""
+        return tuple(rgb_values) if self.rgb else tuple(reversed(tuple(rgb_values)))
+
+    @property
+    def keeps_caffe_pixels(self) -> bool:
+        """True when steps 2 and 4 cancel exactly (Caffe's scale and mean)."""
+        return self.std is None and tuple(self.mean) == CAFFE_MEAN_RGB
+
+
+PRESETS: dict[str, InputAdapter] = {
+    # Caffe: BGR, 0–255 minus the ImageNet mean (the generator's own space: the identity)
+    "caffe": InputAdapter(),
+    # torchvision: RGB, 0–1, ImageNet mean/std
+    "torchvision": InputAdapter(rgb=True, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    # TensorFlow/Keras "tf" mode: RGB scaled to [−1, 1] (x / 127.5 − 1)
+    "tf": InputAdapter(rgb=True, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+}
+
+
+def adapter_from_flags(preset: str | None = None, *, rgb: bool | None = None,
+                       mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                       size: Sequence[int] | None = None) -> InputAdapter:
+    """The preset (default `caffe`) with each given flag replacing its field."""
+    if preset is not None and preset not in PRESETS:
+        raise UserError(f"--net_preset {preset}: expected one of {', '.join(PRESETS)}")
+    adapter = PRESETS[preset or "caffe"]
+    if rgb is not None:
+        adapter = replace(adapter, rgb=rgb)
+    if mean is not None:
+        adapter = replace(adapter, mean=_triple(mean, "--net_mean"))
+    if std is not None:
+        std = _triple(std, "--net_std")
+        if any(not value > 0 for value in std):
+            raise UserError(f"--net_std {' '.join(map(str, std))}: must be positive")
+        adapter = replace(adapter, std=std)
+    if size is not None:
+        if len(size) != 2 or any(int(side) < 1 for side in size):
+            raise UserError(f"--net_input_size {' '.join(map(str, size))}: expected H W, both ≥ 1")
+        adapter = replace(adapter, size=(int(size[0]), int(size[1])))
+    return adapter
+
+
+def _triple(values: Sequence[float], flag: str) -> tuple[float, float, float]:
+    values = tuple(float(value) for value in values)
+    if len(values) != 3 or not all(np.isfinite(values)):
+        raise UserError(f"{flag} {' '.join(map(str, values))}: expected three finite numbers R G B")
+    return values  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class OnnxNet:
+    """A user's ONNX classifier with its input name (None: its only data input), the input
+    adapter and the side of the generator's centre crop the adapter receives."""
+
+    path: str
+    input_name: str | None = None
+    adapter: InputAdapter = InputAdapter()
+    crop: int = 227
+
+
+# ---------------------------------------------------------------------------- loading
+
+def standard_opset(model: onnx.ModelProto) -> int | None:
+    """The model's standard-domain opset version (None if it imports none)."""
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return entry.version
+    return None
+
+
+def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelProto:
+    """The checked model at opset STEP_OPSET; a UserError naming the flag and file when it is
+    missing, not an ONNX model, fails onnx's checker, or cannot be converted to that opset."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{flag} {path}: file not found")
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf's DecodeError, onnx's external-data errors, ...
+        raise UserError(f"{flag} {path}: not an ONNX model ({_first_line(error)})") from None
+    if not model.graph.node:
+        raise UserError(f"{flag} {path}: not an ONNX model (no graph nodes)")
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        raise UserError(f"{flag} {path}: not a valid ONNX model ({_first_line(error)})") from None
+    opset = standard_opset(model)
+    if opset is None:
+        raise UserError(f"{flag} {path}: the model imports no standard ONNX opset")
+    if opset != STEP_OPSET:
+        try:
+            model = onnx.version_converter.convert_version(model, STEP_OPSET)
+        except Exception as error:
+            raise UserError(f"{flag} {path}: opset {opset} could not be converted to the step "
+                            f"graph's opset {STEP_OPSET} ({_first_line(error)})") from None
+    return model
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def data_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """Graph inputs that are not initializers."""
+    initializers = {tensor.name for tensor in model.graph.initializer}
+    return [value for value in model.graph.input if value.name not in initializers]
+
+
+def image_input(model: onnx.ModelProto, name: str | None, path: str | Path) -> onnx.ValueInfoProto:
+    """The net's image input: named by --net_input, or the only data input; it must be a
+    float32 N×3×H×W tensor and the model's only data input."""
+    inputs = data_inputs(model)
+    names = [value.name for value in inputs]
+    if name is not None and name not in names:
+        raise UserError(f"--net_input {name}: not an input of {path} (inputs: {', '.join(names)})")
+    if name is None:
+        if len(inputs) != 1:
+            raise UserError(f"--net_onnx {path}: {len(inputs)} data inputs "
+                            f"({', '.join(names) or 'none'}); name the image with --net_input")
+        name = names[0]
+    others = [other for other in names if other != name]
+    if others:
+        raise UserError(f"--net_input {name}: {path} has other data inputs the step graph "
+                        f"cannot feed ({', '.join(others)})")
+    value = inputs[names.index(name)]
+    tensor_type = value.type.tensor_type
+    dims = tensor_type.shape.dim
+    if tensor_type.elem_type != TensorProto.FLOAT:
+        raise UserError(f"--net_input {name}: a {TensorProto.DataType.Name(tensor_type.elem_type)} "
+                        f"input; the step graph feeds float32 images")
+    if len(dims) != 4:
+        raise UserError(f"--net_input {name}: rank {len(dims)}; expected an N×3×H×W image input")
+    if dims[1].HasField("dim_value") and dims[1].dim_value != 3:
+        raise UserError(f"--net_input {name}: {dims[1].dim_value} channels; expected 3 (colour)")
+    return value
+
+
+def _dim_text(dim: onnx.TensorShapeProto.Dimension) -> str:
+    return str(dim.dim_value) if dim.HasField("dim_value") else (dim.dim_param or "?")
+
+
+def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
+                     size: tuple[int, int] | None, path: str | Path) -> tuple[onnx.ModelProto, tuple[int, int]]:
+    """A copy whose image input is batch×3×H×W (H, W: `size`, or the model's static size),
+    with every other shape re-inferred; returns it and (H, W)."""
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    value = next(v for v in fixed.graph.input if v.name == input_name)
+    dims = value.type.tensor_type.shape.dim
+    static = [dim.dim_value if dim.HasField("dim_value") else None for dim in dims]
+    if size is None:
+        if static[2] is None or static[3] is None:
+            raise UserError(f"--net_input {input_name}: its size is "
+                            f"{_dim_text(dims[2])}×{_dim_text(dims[3])}; give --net_input_size H W")
+        size = (static[2], static[3])
+    for axis, side in ((2, size[0]), (3, size[1])):
+        if static[axis] is not None and static[axis] != side:
+            raise UserError(f"--net_input_size {size[0]} {size[1]}: the model's input {input_name} "
+                            f"is {static[2]}×{static[3]}")
+    for dim, new_value in zip(dims, (batch, 3, size[0], size[1])):
+        dim.Clear()
+        dim.dim_value = new_value
+    del fixed.graph.value_info[:]
+    for output in fixed.graph.output:  # stale batch-1 output shapes would clash
+        output.type.tensor_type.ClearField("shape")
+    try:
+        fixed = onnx.shape_inference.infer_shapes(fixed, strict_mode=True, data_prop=True)
+    except Exception as error:
+        raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
+                        f"({_first_line(error)})") from None
+    for value in fixed.graph.value_info:
+        shape = static_shape(value.type)
+        if shape is not None and min(shape, default=1) < 1:
+            raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} "
+                            f"input (tensor {value.name} would be {'x'.join(map(str, shape))})")
+    return fixed, size
+
+
+def inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
+    """Every named tensor's type after shape inference (the model must be inferred already)."""
+    graph = model.graph
+    types = {value.name: value.type for value in [*graph.input, *graph.value_info, *graph.output]}
+    for tensor in graph.initializer:
+        types.setdefault(tensor.name, helper.make_tensor_type_proto(tensor.data_type, tensor.dims))
+    return types
+
+
+def static_shape(type_proto: onnx.TypeProto) -> tuple[int, ...] | None:
+    """The tensor's shape when every dimension is known, else None."""
+    tensor_type = type_proto.tensor_type
+    if not tensor_type.HasField("shape"):
+        return None
+    dims = tensor_type.shape.dim
+    if any(not dim.HasField("dim_value") for dim in dims):
+        return None
+    return tuple(dim.dim_value for dim in dims)
+
+
+def depending_on(model: onnx.ModelProto, source: str) -> list[str]:
+    """Node outputs that depend on tensor `source`, in graph order."""
+    depends = {source}
+    ordered = []
+    for node in model.graph.node:
+        if any(name in depends for name in node.input):
+            for output in node.output:
+                if output and output not in depends:
+                    depends.add(output)
+                    ordered.append(output)
+    return ordered
+
+
+# ---------------------------------------------------------------------------- the adapter
+
+class _AdapterBuilder:
+    """Nodes and constants of the adapter, every name under ADAPTER_PREFIX and unused."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.names = UniqueNames(taken)
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+
+    def const(self, stem: str, value: np.ndarray) -> str:
+        name = self.names.fresh(ADAPTER_PREFIX + stem)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], stem: str, output: str | None = None,
+           **attributes) -> str:
+        output = output or self.names.fresh(ADAPTER_PREFIX + stem)
+        self.nodes.append(helper.make_node(op_type, inputs, [output],
+                                           name=self.names.fresh(ADAPTER_PREFIX + stem + "_node"),
+                                           **attributes))
+        return output
+
+
+def _per_channel(values: Sequence[float]) -> np.ndarray:
+    return np.asarray(values, np.float32).reshape(1, 3, 1, 1)
+
+
+def adapter_steps(adapter: InputAdapter) -> list[tuple[str, np.ndarray | None]]:
+    """The adapter's arithmetic before the resize, as (ONNX op, per-channel constant) pairs
+    in order (module docstring, steps 1–5)."""
+    steps: list[tuple[str, np.ndarray | None]] = []
+    if adapter.rgb:
+        steps.append(("Slice", None))
+    if not adapter.keeps_caffe_pixels:
+        steps.append(("Add", _per_channel(adapter.channel_order(CAFFE_MEAN_RGB))))
+        if adapter.std is not None:
+            steps.append(("Div", np.float32(255.0)))
+        steps.append(("Sub", _per_channel(adapter.channel_order(adapter.mean))))
+        if adapter.std is not None:
+            steps.append(("Div", _per_channel(adapter.channel_order(adapter.std))))
+    return steps
+
+
+def with_input_adapter(model: onnx.ModelProto, input_name: str, adapter: InputAdapter,
+                       batch: int, crop: int, net_size: tuple[int, int]) -> tuple[onnx.ModelProto, str]:
+    """The model with the adapter in front: its new image input (batch×3×crop×crop, the
+    generator's crop) and the model. The identity adapter adds nothing."""
+    steps = adapter_steps(adapter)
+    resize = net_size != (crop, crop)
+    if not steps and not resize:
+        return model, input_name
+    graph = model.graph
+    taken = ({t for node in graph.node for t in (*node.input, *node.output, node.name)}
+             | {v.name for v in (*graph.input, *graph.output, *graph.value_info)}
+             | {t.name for t in graph.initializer})
+    build = _AdapterBuilder(taken)
+    crop_name = build.names.fresh(ADAPTER_PREFIX + "crop")
+    last = crop_name
+    final_index = len(steps) - (0 if resize else 1)
+    for index, (op_type, constant) in enumerate(steps):
+        output = input_name if index == final_index else None
+        if op_type == "Slice":
+            last = build.op("Slice", [last, build.const("swap_starts", np.array([2], np.int64)),
+                                      build.const("swap_ends", np.array([np.iinfo(np.int64).min], np.int64)),
+                                      build.const("swap_axes", np.array([1], np.int64)),
+                                      build.const("swap_steps", np.array([-1], np.int64))],
+                            "rgb", output)
+        else:
+            last = build.op(op_type, [last, build.const(op_type.lower(), constant)],
+                            op_type.lower(), output)
+    if resize:
+        sizes = build.const("sizes", np.array([batch, 3, *net_size], np.int64))
+        build.op("Resize", [last, "", "", sizes], "resize", input_name, mode="linear",
+                 coordinate_transformation_mode="half_pixel")
+    adapted = onnx.ModelProto()
+    adapted.CopyFrom(model)
+    new_input = helper.make_tensor_value_info(crop_name, TensorProto.FLOAT, [batch, 3, crop, crop])
+    inputs = [new_input if v.name == input_name else v for v in adapted.graph.input]
+    del adapted.graph.input[:]
+    adapted.graph.input.extend(inputs)
+    nodes = build.nodes + list(adapted.graph.node)
+    del adapted.graph.node[:]
+    adapted.graph.node.extend(nodes)
+    adapted.graph.initializer.extend(build.initializers)
+    return adapted, crop_name
+
+
+# ---------------------------------------------------------------------------- net VJP
+
+def cut_at(model: onnx.ModelProto, tensor: str, path: str | Path) -> onnx.ModelProto:
+    """The model with `tensor` as its only output (nothing after it is needed); a UserError
+    when the graph has no such tensor or it is not a float tensor of known shape."""
+    types = inferred_types(model)
+    produced = {name for node in model.graph.node for name in node.output if name}
+    if tensor not in produced:
+        raise UserError(f"--act_layer {tensor}: no tensor of that name in {path} "
+                        f"(`python -m reproduce layers {path}` lists them)")
+    type_proto = types.get(tensor)
+    if type_proto is None or type_proto.tensor_type.elem_type not in (TensorProto.FLOAT,
+                                                                     TensorProto.DOUBLE):
+        raise UserError(f"--act_layer {tensor}: not a floating-point tensor in {path}")
+    if static_shape(type_proto) is None:
+        raise UserError(f"--act_layer {tensor}: its shape is not known statically in {path}")
+    cut = onnx.ModelProto()
+    cut.CopyFrom(model)
+    del cut.graph.output[:]
+    cut.graph.output.append(onnx.ValueInfoProto(name=tensor, type=type_proto))
+    return cut
+
+
+def prepared_net(net: OnnxNet, batch: int) -> tuple[onnx.ModelProto, str, tuple[int, int]]:
+    """The checked model with its image input fixed at `batch` (no adapter yet): the model,
+    the input name and the net's input size (H, W)."""
+    model = load_onnx_model(net.path)
+    value = image_input(model, net.input_name, net.path)
+    model, size = with_fixed_input(model, value.name, batch, net.adapter.size, net.path)
+    return model, value.name, size
+
+
+def generated_size(gen_vjp: onnx.ModelProto, gen_out: str) -> tuple[int, int]:
+    """(S, S'): the generator's image size, read from its VJP graph's `{gen_out}_grad` input."""
+    for value in gen_vjp.graph.input:
+        if value.name == f"{gen_out}_grad":
+            dims = value.type.tensor_type.shape.dim
+            return dims[-2].dim_value, dims[-1].dim_value
+    raise ValueError(f"the generator's VJP graph has no input {gen_out}_grad")
+
+
+def onnx_net_vjp(net: OnnxNet, *, act_layer: str, batch: int,
+                 generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, str]:
+    """The adapter + the net cut at tensor `act_layer`, with its VJP w.r.t. the crop, and the
+    crop input's name (the contract of `reproduce.step.nets.net_vjp`). `generated`: the
+    generator's image size, which the crop must fit in."""
+    from converters.vjp.transform import build_vjp
+    if net.crop < 1:
+        raise UserError(f"--crop_size {net.crop}: must be at least 1")
+    if generated is not None and (net.crop > generated[0] or net.crop > generated[1]):
+        raise UserError(f"--crop_size {net.crop}: larger than the generator's "
+                        f"{generated[0]}×{generated[1]} image")
+    model, input_name, size = prepared_net(net, batch)
+    model = cut_at(model, act_layer, net.path)
+    if act_layer not in depending_on(model, input_name):
+        raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
+                        f"of {net.path}")
+    model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, net.crop, size)
+    try:
+        return build_vjp(model, wrt=[crop_input], of=[act_layer]), crop_input
+    except UserError as error:  # VJPError: an op without a rule, a tensor off the path
+        raise UserError(f"--net_onnx {net.path}: {error}") from None
