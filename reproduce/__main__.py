@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.export_step",
     "reproduce.cli.official_files",
     "reproduce.cli.layers",
+    "reproduce.cli.conformance",
 )
 
 if __name__ == "__main__":

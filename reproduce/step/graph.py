@@ -37,6 +37,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from reproduce.step.compose import merged_model, opset_of, prefixed
+from reproduce.step.weight_copies import separate_transposed_weights
 
 MODES = ("none", "clip", "bound")
 GEN_PREFIX = "gen/"
@@ -242,7 +243,11 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
                 for name in ("act", "net_grad_norm", "gen_grad_norm")]
     outputs += [helper.make_tensor_value_info(name, f32, [batch, *shapes.net_input])
                 for name in ("image", "stepped")]
-    return merged_model([(gen_vjp.graph, GEN_PREFIX), (net_vjp.graph, NET_PREFIX)], glue.nodes,
-                        glue.constants, inputs, outputs, opset=glue.opset,
-                        ir_version=max(gen_vjp.ir_version, net_vjp.ir_version),
-                        name=f"dgn_am_step_{act_layer}_{mode}")
+    model = merged_model([(gen_vjp.graph, GEN_PREFIX), (net_vjp.graph, NET_PREFIX)], glue.nodes,
+                         glue.constants, inputs, outputs, opset=glue.opset,
+                         ir_version=max(gen_vjp.ir_version, net_vjp.ir_version),
+                         name=f"dgn_am_step_{act_layer}_{mode}")
+    # Export choice (reproduce.step.weight_copies): a square weight read by a forward op and,
+    # transposed, by its backward op gets one initializer per reading (OpenVINO mishandles one).
+    separate_transposed_weights(model)
+    return model

@@ -54,31 +54,63 @@ def _l2_factor_nodes() -> list[onnx.NodeProto]:
     return rules.emit(rules.L2_FACTOR, {"L2": "L2"}, "l2", "l2_rule/")
 
 
+# The carried state's names inside the body: a subgraph may not reuse an outer graph's name
+# (ONNX scoping; OpenVINO resolves a body input named like an outer input to the outer one and
+# rejects the Loop), so the body's `code` (outer: the start code) is `iter_code`, and so on.
+CARRIED = {"code": "iter_code", "best": "iter_best", "active": "iter_active"}
+
+
+def _renamed(nodes: list[onnx.NodeProto], names: dict[str, str]) -> list[onnx.NodeProto]:
+    """Copies of `nodes` reading `names[x]` wherever they read x."""
+    copies = []
+    for node in nodes:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.input[:] = [names.get(name, name) for name in node.input]
+        copies.append(copy)
+    return copies
+
+
+def _renamed_value(value: onnx.ValueInfoProto, name: str) -> onnx.ValueInfoProto:
+    copy = onnx.ValueInfoProto()
+    copy.CopyFrom(value)
+    copy.name = name
+    return copy
+
+
 def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:
-    """Wraps a step graph (reproduce.step.graph) into a Loop model; see the module docstring."""
+    """Wraps a step graph (reproduce.step.graph) into a Loop model; see the module docstring.
+
+    Every scan output is rank 1 per iteration (the codes are scanned flat, B·K, and reshaped to
+    iterations×B×K after the Loop): the same values, and onnx's ReferenceEvaluator, which
+    concatenates (np.vstack) rather than stacks higher-rank scan outputs, then gets them right.
+    """
     step_inputs = {value.name: value for value in step.graph.input}
     step_outputs = {value.name: value for value in step.graph.output}
     code_info, best_info = step_inputs["code"], step_inputs["best"]
-    batch = code_info.type.tensor_type.shape.dim[0].dim_value
+    code_shape = [d.dim_value for d in code_info.type.tensor_type.shape.dim]
+    batch = code_shape[0]
     body_inputs = [_value("iteration", TensorProto.INT64, []), _value("cond_in", TensorProto.BOOL, []),
-                   code_info, best_info, step_inputs["active"]]
+                   *(_renamed_value(step_inputs[name], CARRIED[name]) for name in STATE)]
     body_outputs = [_value("cond_out", TensorProto.BOOL, []), step_outputs["new_code"],
                     step_outputs["image"], _value("active_next", TensorProto.BOOL, [batch])]
     body_outputs += [step_outputs[name] if name in step_outputs else step_inputs[name]
                      for name, _ in SCANS[:-2]]
-    body_outputs += [helper.make_tensor_value_info("new_code_scan", TensorProto.FLOAT,
-                                                   [d.dim_value for d in code_info.type.tensor_type.shape.dim]),
+    body_outputs += [_value("new_code_scan", TensorProto.FLOAT, [batch * code_shape[1]]),
                      _value("active_scan", TensorProto.BOOL, [batch])]
-    copies = [helper.make_node("Identity", ["new_code"], ["new_code_scan"]),
+    flat = numpy_helper.from_array(np.array([-1], np.int64))
+    copies = [helper.make_node("Constant", [], ["scan_flat"], value=flat),
+              helper.make_node("Reshape", ["new_code", "scan_flat"], ["new_code_scan"]),
               helper.make_node("Identity", ["active"], ["active_scan"])]
-    body = helper.make_graph(_schedule_nodes() + list(step.graph.node) + _stop_nodes() + copies,
-                             "dgn_am_iteration", body_inputs, body_outputs)
+    body_nodes = _renamed(_schedule_nodes() + list(step.graph.node) + _stop_nodes() + copies, CARRIED)
+    body = helper.make_graph(body_nodes, "dgn_am_iteration", body_inputs, body_outputs)
 
     outer_inputs = [code_info, step_inputs["unit"], _value("n_iters", TensorProto.INT64, []),
                     _value("lr_start", TensorProto.DOUBLE, []), _value("lr_end", TensorProto.DOUBLE, []),
                     _value("L2", TensorProto.DOUBLE, [])]
     outer_inputs += [step_inputs[name] for name in ("lower", "upper") if name in step_inputs]
     image_shape = [d.dim_value for d in best_info.type.tensor_type.shape.dim]
+    scanned = [name if name != "codes" else "codes_flat" for _, name in SCANS]
     outer_nodes = _l2_factor_nodes() + [
         helper.make_node("Constant", [], ["loop_go"], value=numpy_helper.from_array(np.array(True))),
         helper.make_node("Constant", [], ["best_start"],
@@ -86,9 +118,11 @@ def build_loop_model(step: onnx.ModelProto) -> onnx.ModelProto:
         helper.make_node("Constant", [], ["active_start"],
                          value=numpy_helper.from_array(np.ones(batch, np.bool_))),
         helper.make_node("Loop", ["n_iters", "loop_go", "code", "best_start", "active_start"],
-                         ["final_code", "final_image", "final_active"] + [name for _, name in SCANS],
-                         body=body, name="dgn_am_loop")]
-    code_shape = [d.dim_value for d in code_info.type.tensor_type.shape.dim]
+                         ["final_code", "final_image", "final_active"] + scanned,
+                         body=body, name="dgn_am_loop"),
+        helper.make_node("Constant", [], ["codes_shape"],
+                         value=numpy_helper.from_array(np.array([-1, *code_shape], np.int64))),
+        helper.make_node("Reshape", ["codes_flat", "codes_shape"], ["codes"])]
     outputs = [_value("final_code", TensorProto.FLOAT, code_shape),
                _value("final_image", TensorProto.FLOAT, image_shape),
                _value("final_active", TensorProto.BOOL, [batch])]

@@ -1,0 +1,57 @@
+"""Export choice: a square weight read both as itself and transposed gets one copy per reading.
+
+A VJP graph reads each weight twice: the forward op and its backward op (Gemm transB=1 forward,
+Gemm transB=0 for the input gradient; Conv forward, ConvTranspose for the input gradient). Both
+readings of one initializer are valid ONNX, and ONNX Runtime, tract and onnx's reference run them
+correctly. OpenVINO 2026.4 (CPU) does not when the two readings have the same shape, i.e. for a
+square matrix or a Conv weight with as many output as input channels: it gives the backward op
+the forward op's (transposed) weight, so the gradient is wrong (a two-node Gemm or Conv +
+ConvTranspose model reproduces it; non-square weights are unaffected). Giving each reading of such
+a weight its own initializer avoids it. ONNX Runtime prepacks every Gemm/Conv weight per node
+anyway, so the copy costs it file size and memory for the square weights only, not time
+(benchmarks/bench_runtimes.py measures it).
+"""
+from __future__ import annotations
+
+import onnx
+
+# How an op reads its weight input (index 1): ops with different keys read it transposed.
+_READINGS = {"Gemm": lambda node: f"Gemm_transB{_attribute(node, 'transB', 0)}",
+             "MatMul": lambda node: "Gemm_transB0", "Conv": lambda node: "Conv",
+             "ConvTranspose": lambda node: "ConvTranspose"}
+
+
+def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return attribute.i
+    return default
+
+
+def _square(tensor: onnx.TensorProto) -> bool:
+    """Transposing the first two axes (what the other reading does) keeps the shape."""
+    return len(tensor.dims) >= 2 and tensor.dims[0] == tensor.dims[1]
+
+
+def separate_transposed_weights(model: onnx.ModelProto) -> int:
+    """Gives each further reading of a square weight initializer its own copy, in place (main
+    graph); returns the number of copies added. See the module docstring for why."""
+    graph = model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    readings: dict[str, dict[str, list[onnx.NodeProto]]] = {}
+    for node in graph.node:
+        if node.op_type in _READINGS and len(node.input) > 1 and node.input[1] in initializers:
+            readings.setdefault(node.input[1], {}).setdefault(_READINGS[node.op_type](node), []).append(node)
+    copies = 0
+    for name, by_reading in readings.items():
+        if len(by_reading) < 2 or not _square(initializers[name]):
+            continue
+        for reading, nodes in list(by_reading.items())[1:]:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(initializers[name])
+            copy.name = f"{name}/{reading}"
+            graph.initializer.append(copy)
+            for node in nodes:
+                node.input[1] = copy.name
+            copies += 1
+    return copies
