@@ -264,3 +264,41 @@ def test_bad_input_is_one_line_and_status_2(flags, names):
     done = conformance(*flags)
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and names in done.stderr
+
+
+# --- act_max --runtime openvino -------------------------------------------------------------
+
+def test_openvino_runner_first_iteration_agrees_with_onnxruntime(demo_models):
+    _runtime("openvino")
+    from reproduce.run.loop import run_loop
+    from reproduce.run.openvino_runner import OpenVinoStepRunner
+    from reproduce.run.runner import StepRunner
+    setup, (step, _, image_shape) = demo_setup(), demo_models[4]
+    samples = _samples(setup, 4, image_shape)
+    schedule = Schedule.from_flags(3, 8.0, 1e-10, 0.99)
+    model = step.path.read_bytes()
+    runs = [run_loop(runner, samples.start_codes, samples.units, schedule, image_shape,
+                     bounds=samples.bounds, record_codes=True)
+            for runner in (StepRunner(model, threads=1), OpenVinoStepRunner(model, threads=1))]
+    expected, got = runs
+    for sample in range(4):
+        assert expected.iterations[sample] == got.iterations[sample] == 3
+        first = expected.codes[sample][0]
+        assert np.max(np.abs(got.codes[sample][0] - first)) <= RTOL * np.max(np.abs(first))
+        assert abs(got.acts[sample][0] - expected.acts[sample][0]) <= RTOL * abs(expected.acts[sample][0])
+
+
+def test_act_max_runtime_openvino_writes_the_release_named_image(tmp_path):
+    _runtime("openvino")
+    demo = REPO_ROOT / "models" / "demo"
+    done = subprocess.run(
+        [sys.executable, "-m", "reproduce", "act_max", "--runtime", "openvino", "--unit", "3",
+         "--n_iters", "3", "--L2", "0.99", "--start_lr", "8.0", "--end_lr", "1e-10",
+         "--bound", str(demo / "fc6_3x.txt"), "--net_definition", str(demo / "classifier.prototxt"),
+         "--net_weights", str(demo / "classifier.caffemodel"),
+         "--generator_definition", str(demo / "generator.prototxt"),
+         "--generator_weights", str(demo / "generator.caffemodel"), "--output_dir", str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fc8_0003_03_0.99_8.0__0.jpg").is_file()
+    assert (tmp_path / "fc8_0003_03_0.99_8.0__0.png").is_file()

@@ -17,7 +17,8 @@ from common.cli import one_line_errors
 from reproduce.cli import quiet_converters
 from reproduce.cli.onnx_net_flags import add_onnx_net_arguments, onnx_net_from
 from reproduce.official.manifest import REPO_ROOT, data_path
-from reproduce.run.job import CodeFile, Job, NetFiles, SampleResult, StartImage, iter_job
+from reproduce.run.job import (RUNTIMES, CodeFile, Job, NetFiles, SampleResult, StartImage,
+                               iter_job)
 from reproduce.run.save import save_sample, trace_path_for
 from reproduce.step.rules import Schedule
 
@@ -67,6 +68,8 @@ def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
     add("--trace", type=str, default="", help="write the run's trace (.npz)")
     add("--debug_dir", type=str, default="./debug", help="where --debug images go")
     add("--providers", type=str, default="", help="ONNX Runtime providers, comma-separated")
+    add("--runtime", type=str, choices=RUNTIMES, default="onnxruntime",
+        help="what runs the step graph: onnxruntime, or openvino (optional extra; CPU, f32)")
     add("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
     add("--units", type=int, nargs="+", default=None, help="several units at once (batch)")
     add("--seeds", type=int, nargs="+", default=None, help="several seeds at once (batch)")
@@ -99,7 +102,7 @@ def job_from(args: argparse.Namespace) -> Job:
     seeds = args.seeds if args.seeds is not None else [args.seed]
     return Job.product(net_files_from(args), args.act_layer, units, seeds, schedule_from(args),
                        xy=args.xy, start=start_from(args), bound=args.bound or None,
-                       clip=bool(args.clip), providers=args.providers or None,
+                       clip=bool(args.clip), providers=args.providers or None, runtime=args.runtime,
                        threads=args.threads or None, batch=args.batch,
                        record_codes=bool(args.trace), record_stepped=bool(args.debug))
 

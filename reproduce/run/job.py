@@ -37,6 +37,7 @@ from reproduce.step.onnx_net import OnnxNet, generated_size, onnx_net_vjp
 from reproduce.step.rules import Schedule
 
 log = logging.getLogger(__name__)
+RUNTIMES = ("onnxruntime", "openvino")  # what runs the step graph (Job.runtime, act_max --runtime)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class Job:
     bound: str | None = None  # the bound file (the release's --bound); ignored with clip
     clip: bool = False
     providers: str | None = None  # ONNX Runtime providers, comma-separated (None: CUDA if present)
+    runtime: str = "onnxruntime"  # or "openvino" (reproduce.run.openvino_runner, CPU, f32)
     threads: int | None = None  # ONNX Runtime intra-op threads (None: its default)
     batch: int = 0  # at most this many samples per step graph (0: all in one)
     record_codes: bool = False
@@ -221,6 +223,10 @@ def check_job(job: Job) -> None:
         raise UserError("--debug: works on one unit and seed at a time")
     if (job.threads or 0) < 0 or job.batch < 0:
         raise UserError("--threads/--batch: must not be negative")
+    if job.runtime not in RUNTIMES:
+        raise UserError(f"--runtime {job.runtime}: expected one of {', '.join(RUNTIMES)}")
+    if job.runtime != "onnxruntime" and job.providers:
+        raise UserError(f"--providers {job.providers}: ONNX Runtime's; not with --runtime {job.runtime}")
     check_schedule(job.schedule)
 
 
@@ -262,15 +268,19 @@ def run_samples(step_model: StepModel, start_codes: np.ndarray, unit_indices: Se
                 schedule: Schedule, *, bounds: tuple[np.ndarray, np.ndarray] | None = None,
                 providers: str | list[str] | None = None, threads: int | None = None,
                 record_codes: bool = False, record_stepped: bool = False,
-                progress_label: str | None = None) -> LoopResult:
+                progress_label: str | None = None, runtime: str = "onnxruntime") -> LoopResult:
     """The loop on explicit start codes (B×K) and flat unit indices, for the batch the step
     model was built for: the level below Job, for tests and benchmarks."""
     if len(unit_indices) != step_model.shapes.batch:
         raise ValueError(f"{len(unit_indices)} samples for a step graph of batch "
                          f"{step_model.shapes.batch}")
-    if not isinstance(providers, list):
-        providers = resolve_providers(providers)
-    runner = StepRunner(step_model.model, providers=providers, threads=threads)
+    if runtime == "openvino":
+        from reproduce.run.openvino_runner import OpenVinoStepRunner
+        runner = OpenVinoStepRunner(step_model.model, threads=threads)
+    else:
+        if not isinstance(providers, list):
+            providers = resolve_providers(providers)
+        runner = StepRunner(step_model.model, providers=providers, threads=threads)
     return run_loop(runner, np.asarray(start_codes, np.float32),
                     np.asarray(unit_indices, np.int64), schedule, step_model.shapes.net_input,
                     bounds=bounds, record_codes=record_codes, record_stepped=record_stepped,
@@ -297,12 +307,12 @@ def iter_job(job: Job, models: StepModels | None = None) -> Iterator[list[Sample
     samples = [(unit, seed, shared if shared is not None
                 else as_stored_code(random_start_code(seed, shapes.code_size)))
                for unit, seed in job.samples]
-    providers = resolve_providers(job.providers)
+    providers = resolve_providers(job.providers) if job.runtime == "onnxruntime" else None
     for first, size in chunks:
         chunk = samples[first:first + size]
         loop = run_samples(models.get(size), np.concatenate([start for _, _, start in chunk]),
                            indices[first:first + size], job.schedule, bounds=bounds,
-                           providers=providers, threads=job.threads,
+                           providers=providers, threads=job.threads, runtime=job.runtime,
                            record_codes=job.record_codes, record_stepped=job.record_stepped,
                            progress_label=(f"{job.act_layer} units {chunk[0][0]}…"
                                            if job.progress else None))
