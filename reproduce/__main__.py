@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.regress",
     "reproduce.cli.export_step",
     "reproduce.cli.official_files",
+    "reproduce.cli.sweep",
     "reproduce.cli.layers",
     "reproduce.cli.conformance",
 )

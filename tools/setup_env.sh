@@ -19,4 +19,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   echo "$want" > "$stamp"
 fi
+# The sweeps' optional extras (Ray, pyarrow), so their tests run; once, then only when the
+# pins change (stamp), like requirements.txt above.
+sweep_stamp="$venv/.requirements-sweep.sha1"
+sweep_want="$(sha1sum < "$root/requirements-sweep.txt" | cut -d' ' -f1)"
+if [ "$(cat "$sweep_stamp" 2>/dev/null)" != "$sweep_want" ]; then
+  "$venv/bin/python" -m pip install -q -r "$root/requirements-sweep.txt" >&2
+  echo "$sweep_want" > "$sweep_stamp"
+fi
 echo "$venv/bin/python"
