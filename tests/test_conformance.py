@@ -105,13 +105,29 @@ def test_square_weight_read_transposed_gets_its_own_copy_and_same_results():
     assert separate_transposed_weights(rectangular) == 0
 
 
-def test_copied_weights_make_openvino_agree_on_the_two_node_model(tmp_path):
+def _conv_pair(channels: int, group: int) -> onnx.ModelProto:
+    """y = Conv(x, W) and h = ConvTranspose(g, W) on one initializer (channels → channels)."""
+    weight = np.random.default_rng(0).standard_normal((channels, channels // group, 3, 3)).astype(np.float32)
+    shape = [1, channels, 8, 8]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "W"], ["y"], pads=[1, 1, 1, 1], group=group),
+         helper.make_node("ConvTranspose", ["g", "W"], ["h"], pads=[1, 1, 1, 1], group=group)], "pair",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name in ("x", "g")],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name in ("y", "h")],
+        initializer=[numpy_helper.from_array(weight, "W")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("model, shape", [(_gemm_pair(32, 32), (1, 32)),
+                                          (_conv_pair(32, 1), (1, 32, 8, 8)),
+                                          (_conv_pair(32, 2), (1, 32, 8, 8))],
+                         ids=["gemm", "conv", "grouped conv"])
+def test_copied_weights_make_openvino_agree_on_the_two_node_models(model, shape, tmp_path):
     runtime = _runtime("openvino")
     rng = np.random.default_rng(2)
-    case = Case("pair", {"x": rng.standard_normal((1, 32)).astype(np.float32),
-                         "g": rng.standard_normal((1, 32)).astype(np.float32)}, ("y", "h"))
-    model = _gemm_pair(32, 32)
-    separate_transposed_weights(model)
+    case = Case("pair", {name: rng.standard_normal(shape).astype(np.float32) for name in ("x", "g")},
+                ("y", "h"))
+    assert separate_transposed_weights(model) == 1
     onnx.save(model, tmp_path / "pair.onnx")
     expected = _ort(model, dict(case.feeds))
     got = runtime.run(tmp_path / "pair.onnx", [case], tmp_path)[0]

@@ -31,7 +31,13 @@ export function fromTensor(tensor) {
   return { dtype: tensor.type, shape: Array.from(tensor.dims), bytes: view };
 }
 
-export async function runCases(ort, readBytes, sessionOptions) {
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+// `repeat` > 1 also times each case: the median of `repeat` runs after one warm-up run (ms).
+export async function runCases(ort, readBytes, sessionOptions, repeat = 1) {
   const manifest = JSON.parse(new TextDecoder().decode(await readBytes('cases.json')));
   const model = await readBytes(manifest.model);
   const session = await ort.InferenceSession.create(model, sessionOptions);
@@ -44,7 +50,13 @@ export async function runCases(ort, readBytes, sessionOptions) {
     const outputs = await session.run(feeds, item.outputs);
     const converted = {};
     for (const name of item.outputs) converted[name] = fromTensor(outputs[name]);
-    results.push({ name: item.name, outputs: converted });
+    const times = [];
+    for (let run = 1; run < repeat + 1 && repeat > 1; run++) {
+      const start = performance.now();
+      await session.run(feeds, item.outputs);
+      times.push(performance.now() - start);
+    }
+    results.push({ name: item.name, outputs: converted, ms: times.length ? median(times) : null });
   }
   if (session.release) await session.release();
   return results;

@@ -1,8 +1,9 @@
-// node run_cases.mjs BACKEND CASE_DIR OUT_DIR
+// node run_cases.mjs BACKEND CASE_DIR OUT_DIR [REPEAT]
 // BACKEND: "node" (onnxruntime-node, native CPU EP) or "wasm" (onnxruntime-web's WebAssembly
 // backend under node). Runs every case of CASE_DIR/cases.json (see cases.mjs) with one thread
 // and writes OUT_DIR/outputs.json ({"runtime", "version", "cases": [{name, outputs: {NAME:
-// {dtype, shape, file}}}]}) plus one raw little-endian file per output.
+// {dtype, shape, file}}, ms}]}) plus one raw little-endian file per output; with REPEAT > 1 each
+// case is also timed (ms: the median of REPEAT runs after a warm-up run).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCases } from './cases.mjs';
@@ -23,14 +24,15 @@ async function loadRuntime(backend) {
 }
 
 async function main() {
-  const [backend, caseDir, outDir] = process.argv.slice(2);
+  const [backend, caseDir, outDir, repeatText] = process.argv.slice(2);
+  const repeat = Number(repeatText || 1);
   if (!backend || !caseDir || !outDir) {
     console.error('usage: node run_cases.mjs node|wasm CASE_DIR OUT_DIR');
     process.exit(2);
   }
   const { ort, options, runtime, version } = await loadRuntime(backend);
   const results = await runCases(ort, async (path) => new Uint8Array(readFileSync(join(caseDir, path))),
-                                 options);
+                                 options, repeat);
   mkdirSync(outDir, { recursive: true });
   const cases = results.map((result, index) => {
     const outputs = {};
@@ -39,7 +41,7 @@ async function main() {
       writeFileSync(join(outDir, file), value.bytes);
       outputs[name] = { dtype: value.dtype, shape: value.shape, file };
     }
-    return { name: result.name, outputs };
+    return { name: result.name, outputs, ms: result.ms };
   });
   writeFileSync(join(outDir, 'outputs.json'), JSON.stringify({ runtime, version, cases }));
 }

@@ -16,10 +16,12 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,8 +66,33 @@ class Runtime:
     def version(self) -> str:
         return ""
 
-    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+    def runner(self, model_path: Path) -> Callable[[Case], dict[str, np.ndarray]]:
+        """The loaded model as a function of a case (in-process runtimes)."""
         raise NotImplementedError
+
+    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+        """Each case's outputs; RuntimeFailure with the runtime's message when it fails."""
+        try:
+            run_case = self.runner(model_path)
+            return [run_case(case) for case in cases]
+        except RuntimeFailure:
+            raise
+        except Exception as error:  # noqa: BLE001 - the runtime's own failure is the result
+            raise RuntimeFailure(_one_line(error)) from None
+
+    def time_case(self, model_path: Path, case: Case, repeat: int, workdir: Path) -> float:
+        """Median ms of `repeat` runs of the loaded model on `case`, after one warm-up run."""
+        try:
+            run_case = self.runner(model_path)
+            run_case(case)
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                run_case(case)
+                times.append((time.perf_counter() - start) * 1e3)
+        except Exception as error:  # noqa: BLE001
+            raise RuntimeFailure(_one_line(error)) from None
+        return statistics.median(times)
 
 
 def _missing_module(module: str, install: str) -> str | None:
@@ -83,18 +110,24 @@ class OnnxRuntimePython(Runtime):
         import onnxruntime
         return onnxruntime.__version__
 
-    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+    optimization = "ORT_ENABLE_ALL"  # the default (ORT_ENABLE_EXTENDED: no layout transforms)
+
+    def runner(self, model_path: Path) -> Callable[[Case], dict[str, np.ndarray]]:
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-            return [dict(zip(case.outputs, session.run(list(case.outputs), dict(case.feeds))))
-                    for case in cases]
-        except Exception as error:  # noqa: BLE001 - the runtime's own failure is the result
-            raise RuntimeFailure(_one_line(error)) from None
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, self.optimization)
+        session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        return lambda case: dict(zip(case.outputs, session.run(list(case.outputs), dict(case.feeds))))
+
+
+class OnnxRuntimePythonNoLayout(OnnxRuntimePython):
+    """ONNX Runtime without its layout optimiser (what a Loop body gets; benchmarks only)."""
+
+    name = "onnxruntime (Python, ORT_ENABLE_EXTENDED)"
+    optimization = "ORT_ENABLE_EXTENDED"
 
 
 class _NodeRunner(Runtime):
@@ -114,14 +147,21 @@ class _NodeRunner(Runtime):
         package = json.loads((WEB_DIR / "node_modules" / self.package / "package.json").read_text())
         return package["version"]
 
-    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+    def _answer(self, model_path: Path, cases: Sequence[Case], workdir: Path,
+                repeat: int = 1) -> tuple[dict, Outputs]:
         case_dir = write_case_dir(workdir / "cases", model_path, cases)
         out_dir = workdir / f"out_{self.backend}"
         done = subprocess.run(["node", str(WEB_DIR / "run_cases.mjs"), self.backend, str(case_dir),
-                               str(out_dir)], capture_output=True, text=True, cwd=WEB_DIR)
+                               str(out_dir), str(repeat)], capture_output=True, text=True, cwd=WEB_DIR)
         if done.returncode != 0:
             raise RuntimeFailure(_one_line(done.stderr.replace("run_cases: ", "")))
-        return read_output_dir(out_dir)[1]
+        return read_output_dir(out_dir)
+
+    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+        return self._answer(model_path, cases, workdir)[1]
+
+    def time_case(self, model_path: Path, case: Case, repeat: int, workdir: Path) -> float:
+        return float(self._answer(model_path, [case], workdir, max(repeat, 2))[0]["cases"][0]["ms"])
 
 
 class OnnxRuntimeNode(_NodeRunner):
@@ -200,6 +240,12 @@ class OnnxRuntimeWebChromium(Runtime):
         return OnnxRuntimeWebNode().version()
 
     def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+        return decode_outputs(self._answer(model_path, cases, workdir)["cases"], lambda file: b"")
+
+    def time_case(self, model_path: Path, case: Case, repeat: int, workdir: Path) -> float:
+        return float(self._answer(model_path, [case], workdir, max(repeat, 2))["cases"][0]["ms"])
+
+    def _answer(self, model_path: Path, cases: Sequence[Case], workdir: Path, repeat: int = 1) -> dict:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
         root = workdir / "site"
@@ -215,7 +261,7 @@ class OnnxRuntimeWebChromium(Runtime):
                     args=list(CHROMIUM_FLAGS))
                 try:
                     page = browser.new_page()
-                    page.goto(f"{server.url}web/index.html?cases=../cases/")
+                    page.goto(f"{server.url}web/index.html?cases=../cases/&repeat={repeat}")
                     page.wait_for_function("window.conformance !== undefined", timeout=self.timeout_ms)
                     answer = page.evaluate("window.conformance")
                 finally:
@@ -225,7 +271,7 @@ class OnnxRuntimeWebChromium(Runtime):
         if "error" in answer:
             raise RuntimeFailure(_one_line(answer["error"]))
         log.info("chromium: %s", answer.get("userAgent", ""))
-        return decode_outputs(answer["cases"], lambda file: b"")
+        return answer
 
 
 class OpenVino(Runtime):
@@ -240,21 +286,17 @@ class OpenVino(Runtime):
         import openvino
         return openvino.__version__.split("-")[0]
 
-    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+    def runner(self, model_path: Path) -> Callable[[Case], dict[str, np.ndarray]]:
         import openvino as ov
-        core = ov.Core()
-        try:
-            compiled = core.compile_model(str(model_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32",
-                                                                  "INFERENCE_NUM_THREADS": 1})
-            request = compiled.create_infer_request()
-            results = []
-            for case in cases:
-                answer = request.infer(dict(case.feeds))
-                by_name = {port.get_any_name(): np.array(answer[port]) for port in compiled.outputs}
-                results.append({name: by_name[name] for name in case.outputs})
-            return results
-        except Exception as error:  # noqa: BLE001
-            raise RuntimeFailure(_one_line(error)) from None
+        compiled = ov.Core().compile_model(str(model_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                                   "INFERENCE_NUM_THREADS": 1})
+        request = compiled.create_infer_request()
+        ports = {port.get_any_name(): port for port in compiled.outputs}
+
+        def run_case(case: Case) -> dict[str, np.ndarray]:
+            answer = request.infer(dict(case.feeds))
+            return {name: np.array(answer[ports[name]]) for name in case.outputs}
+        return run_case
 
 
 class Tract(Runtime):
@@ -270,22 +312,19 @@ class Tract(Runtime):
         import tract
         return tract.version()
 
-    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+    def runner(self, model_path: Path) -> Callable[[Case], dict[str, np.ndarray]]:
         import tract
         graph = onnx.load(str(model_path), load_external_data=False).graph
         initializers = {tensor.name for tensor in graph.initializer}
         input_names = [value.name for value in graph.input if value.name not in initializers]
         output_names = [value.name for value in graph.output]
-        try:
-            runnable = tract.onnx().load(str(model_path)).into_model().into_runnable()
-            results = []
-            for case in cases:
-                values = runnable.run([np.asarray(case.feeds[name], order="C") for name in input_names])
-                by_name = dict(zip(output_names, (value.to_numpy() for value in values)))
-                results.append({name: by_name[name] for name in case.outputs})
-            return results
-        except Exception as error:  # noqa: BLE001
-            raise RuntimeFailure(_one_line(error)) from None
+        runnable = tract.onnx().load(str(model_path)).into_model().into_runnable()
+
+        def run_case(case: Case) -> dict[str, np.ndarray]:
+            values = runnable.run([np.asarray(case.feeds[name], order="C") for name in input_names])
+            by_name = dict(zip(output_names, (value.to_numpy() for value in values)))
+            return {name: by_name[name] for name in case.outputs}
+        return run_case
 
 
 class ReferenceEvaluator(Runtime):
@@ -299,14 +338,10 @@ class ReferenceEvaluator(Runtime):
     def version(self) -> str:
         return onnx.__version__
 
-    def run(self, model_path: Path, cases: Sequence[Case], workdir: Path) -> Outputs:
+    def runner(self, model_path: Path) -> Callable[[Case], dict[str, np.ndarray]]:
         from onnx.reference import ReferenceEvaluator as Evaluator
-        try:
-            evaluator = Evaluator(str(model_path))
-            return [dict(zip(case.outputs, evaluator.run(list(case.outputs), dict(case.feeds))))
-                    for case in cases]
-        except Exception as error:  # noqa: BLE001
-            raise RuntimeFailure(_one_line(error)) from None
+        evaluator = Evaluator(str(model_path))
+        return lambda case: dict(zip(case.outputs, evaluator.run(list(case.outputs), dict(case.feeds))))
 
 
 RUNTIMES: dict[str, type[Runtime]] = {

@@ -4,7 +4,8 @@ A VJP graph reads each weight twice: the forward op and its backward op (Gemm tr
 Gemm transB=0 for the input gradient; Conv forward, ConvTranspose for the input gradient). Both
 readings of one initializer are valid ONNX, and ONNX Runtime, tract and onnx's reference run them
 correctly. OpenVINO 2026.4 (CPU) does not when the two readings have the same shape, i.e. for a
-square matrix or a Conv weight with as many output as input channels: it gives the backward op
+square matrix or a Conv weight with as many output as input channels (grouped too: CaffeNet's
+conv4, 384 → 384 in 2 groups, weight 384×192×3×3): it gives the backward op
 the forward op's (transposed) weight, so the gradient is wrong (a two-node Gemm or Conv +
 ConvTranspose model reproduces it; non-square weights are unaffected). Giving each reading of such
 a weight its own initializer avoids it. ONNX Runtime prepacks every Gemm/Conv weight per node
@@ -28,9 +29,13 @@ def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
     return default
 
 
-def _square(tensor: onnx.TensorProto) -> bool:
-    """Transposing the first two axes (what the other reading does) keeps the shape."""
-    return len(tensor.dims) >= 2 and tensor.dims[0] == tensor.dims[1]
+def _square(tensor: onnx.TensorProto, readers: list[onnx.NodeProto]) -> bool:
+    """Both readings see the same shape: a Gemm weight with rows == columns, or a Conv weight
+    [out, in/group, k, k] with out == in (so [32, 16, 3, 3] in 2 groups is square too)."""
+    if len(tensor.dims) < 2:
+        return False
+    group = max(_attribute(node, "group", 1) for node in readers)
+    return tensor.dims[0] == tensor.dims[1] * group
 
 
 def separate_transposed_weights(model: onnx.ModelProto) -> int:
@@ -44,7 +49,8 @@ def separate_transposed_weights(model: onnx.ModelProto) -> int:
             readings.setdefault(node.input[1], {}).setdefault(_READINGS[node.op_type](node), []).append(node)
     copies = 0
     for name, by_reading in readings.items():
-        if len(by_reading) < 2 or not _square(initializers[name]):
+        readers = [node for nodes in by_reading.values() for node in nodes]
+        if len(by_reading) < 2 or not _square(initializers[name], readers):
             continue
         for reading, nodes in list(by_reading.items())[1:]:
             copy = onnx.TensorProto()
