@@ -13,7 +13,8 @@ def load_bounds(path: str | Path, code_size: int) -> tuple[np.ndarray, np.ndarra
 
     The release reads `np.loadtxt(path, delimiter=' ', usecols=range(K))` (float64) and uses
     zeros as the lower bound (the code is a ReLU output). Unlike the release, a file with a
-    number count other than K, or more than one line of numbers, is refused.
+    number count other than K, more than one line of numbers, or a NaN or negative upper
+    bound (below the lower bound 0: it would pin the code to a constant) is refused.
     """
     path = Path(path)
     try:
@@ -32,5 +33,9 @@ def load_bounds(path: str | Path, code_size: int) -> tuple[np.ndarray, np.ndarra
         raise UserError(f"--bound {path}: {error}") from None
     if upper.size != code_size:
         raise UserError(f"--bound {path}: holds {upper.size} numbers, the code has {code_size}")
+    bad = np.flatnonzero(~(upper >= 0))
+    if bad.size:
+        raise UserError(f"--bound {path}: number {bad[0] + 1} is {lines[0].split()[bad[0]]}: "
+                        "an upper bound must be a number ≥ 0 (the lower bound is 0)")
     upper = upper.reshape(1, code_size)
     return np.zeros_like(upper), upper

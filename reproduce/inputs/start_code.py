@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
+from reproduce.inputs.npy_file import read_npy
 
 
 def random_start_code(seed: int, code_size: int) -> np.ndarray:
@@ -26,15 +27,17 @@ def as_stored_code(code: np.ndarray) -> np.ndarray:
 
 
 def load_code_file(path: str | Path, code_size: int) -> np.ndarray:
-    """A stored start code (--init_code FILE.npy): code_size numbers, returned float32 (1, K)."""
+    """A stored start code (--init_code FILE.npy): code_size real numbers in any shape,
+    returned float32 (1, K). Refused, as one line: an unreadable file, another count, a
+    dtype that is not a real number (bool, complex, strings, dates), values that are not
+    finite as float32 (NaN, inf, beyond float32's range: the run would be meaningless)."""
     path = Path(path)
-    try:
-        code = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"--init_code {path}: file not found") from None
-    except (ValueError, OSError) as error:
-        raise UserError(f"--init_code {path}: not a readable .npy array ({error})") from None
-    if code.size != code_size or not np.issubdtype(code.dtype, np.number):
+    code = read_npy(path, "--init_code")
+    if code.size != code_size or code.dtype.kind not in "fiu":
         raise UserError(f"--init_code {path}: holds {code.size} {code.dtype} values, "
-                        f"the generator's code has {code_size}")
-    return as_stored_code(code.reshape(1, code_size))
+                        f"the generator's code has {code_size} real numbers")
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        stored = as_stored_code(code.reshape(1, code_size))
+    if not np.isfinite(stored).all():
+        raise UserError(f"--init_code {path}: holds values that are not finite as float32")
+    return stored

@@ -7,49 +7,70 @@ its value after the in-place relu6 and the identity test-time dropout).
 """
 from __future__ import annotations
 
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from common.errors import UserError
+from reproduce.inputs.mat_file import read_mat_variable
+from reproduce.inputs.npy_file import read_npy
 from reproduce.run.runner import session_options
 
 
 def load_mean_image(path: str | Path) -> np.ndarray:
-    """The mean image as H×W×3 BGR float32 from a .mat (`image_mean`) or a .npy (H×W×3 or 3×H×W)."""
+    """The mean image as H×W×3 BGR float32 from a .mat (`image_mean`) or a .npy (H×W×3 or
+    3×H×W). Refused, as one line: an unreadable file, another shape, a non-real-number dtype,
+    values that are not finite as float32 (NaN, inf, beyond float32's range)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"--mean_file {path}: file not found")
-    try:
-        if path.suffix.lower() == ".mat":
-            from scipy.io import loadmat
-            mean = loadmat(str(path))["image_mean"]
-        else:
-            mean = np.load(path, allow_pickle=False)
-    except KeyError:
-        raise UserError(f"--mean_file {path}: no variable 'image_mean' in the .mat file") from None
-    except (ValueError, OSError) as error:
-        raise UserError(f"--mean_file {path}: cannot be read ({error})") from None
+    if path.suffix.lower() == ".mat":
+        mean = read_mat_variable(path, "image_mean", "--mean_file")
+    else:
+        mean = read_npy(path, "--mean_file")
+    if mean.dtype.kind not in "fiu":
+        raise UserError(f"--mean_file {path}: holds {mean.dtype} values, not real numbers")
     if mean.ndim == 3 and mean.shape[0] == 3 and mean.shape[2] != 3:
         mean = mean.transpose(1, 2, 0)
     if mean.ndim != 3 or mean.shape[2] != 3:
         raise UserError(f"--mean_file {path}: expected an H×W×3 BGR mean image, got shape {mean.shape}")
-    return mean.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        mean = mean.astype(np.float32)
+    if not np.isfinite(mean).all():
+        raise UserError(f"--mean_file {path}: holds values that are not finite as float32")
+    return mean
+
+
+# What PIL raises on a malformed image file (its plugins parse headers with int(), struct, ...).
+_UNREADABLE_IMAGE = (OSError, ValueError, TypeError, SyntaxError, EOFError, struct.error,
+                     Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
+def _read_rgb(image_path: Path, width: int, height: int) -> np.ndarray:
+    """The image as RGB uint8 resized to width × height with PIL's bilinear filter, as
+    scipy.misc.imresize does. A header declaring no pixels (PIL's plugins refuse it), or
+    more than PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS: PIL only warns up to
+    twice that), is refused before decoding."""
+    if not image_path.is_file():
+        raise UserError(f"--init_file {image_path}: file not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(image_path) as image:
+                return np.asarray(image.convert("RGB").resize((width, height),
+                                                              Image.Resampling.BILINEAR))
+    except _UNREADABLE_IMAGE as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"--init_file {image_path}: not a readable image ({detail})") from None
 
 
 def preprocess(image_path: str | Path, mean_hwc: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The encoder's 1×3×h×w float32 BGR mean-subtracted input for an image file."""
     height, width = size
-    try:
-        with Image.open(image_path) as image:
-            rgb = np.asarray(image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR))
-    except FileNotFoundError:
-        raise UserError(f"--init_file {image_path}: file not found") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"--init_file {image_path}: not a readable image ({error})") from None
+    rgb = _read_rgb(Path(image_path), width, height)
     if mean_hwc.shape[0] < height or mean_hwc.shape[1] < width:
         raise UserError(f"--mean_file: mean image {mean_hwc.shape[:2]} is smaller than {size}")
     top, left = (mean_hwc.shape[0] - height) // 2, (mean_hwc.shape[1] - width) // 2
