@@ -35,6 +35,7 @@ from reproduce.conformance.runtimes import (RUNTIMES, OnnxRuntimePython,  # noqa
 from reproduce.inputs.bounds import load_bounds  # noqa: E402
 from reproduce.inputs.start_code import as_stored_code, random_start_code  # noqa: E402
 from reproduce.run.job import NetFiles, build_step_model  # noqa: E402
+from reproduce.step.weight_copies import merge_weight_copies  # noqa: E402
 
 DEMO = REPO / "models" / "demo"
 NETS = REPO / "models" / "nets"
@@ -51,22 +52,6 @@ def net_files(size: str, workdir: Path) -> tuple[NetFiles, Path | None]:
     gen_weights, net_weights = prepare_weights(workdir / "weights")
     return NetFiles(str(NETS / "upconv" / "fc6" / "generator.prototxt"), str(gen_weights),
                     str(NETS / "caffenet.prototxt"), str(net_weights)), None
-
-
-def shared_weights(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The step graph as it was before reproduce.step.weight_copies (one initializer per weight)."""
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)
-    names = {tensor.name for tensor in copy.graph.initializer}
-    originals = {name: name.rsplit("/", 1)[0] for name in names
-                 if "/" in name and name.rsplit("/", 1)[0] in names
-                 and name.rsplit("/", 1)[1] in ("Gemm_transB0", "Gemm_transB1", "Conv", "ConvTranspose")}
-    for node in copy.graph.node:
-        node.input[:] = [originals.get(name, name) for name in node.input]
-    kept = [tensor for tensor in copy.graph.initializer if tensor.name not in originals]
-    del copy.graph.initializer[:]
-    copy.graph.initializer.extend(kept)
-    return copy
 
 
 def iteration_case(model: onnx.ModelProto, bound_file: Path | None) -> Case:
@@ -87,7 +72,7 @@ def bench_size(size: str, runtimes: list[Runtime], repeat: int, workdir: Path) -
     step = build_step_model(files, "fc8", 1, "bound").model
     path, shared_path = workdir / f"{size}_step.onnx", workdir / f"{size}_step_shared.onnx"
     save_onnx(step, str(path))
-    save_onnx(shared_weights(step), str(shared_path))
+    save_onnx(merge_weight_copies(step), str(shared_path))
     case = iteration_case(step, bound_file)
     reference = OnnxRuntimePython().run(path, [case], workdir)[0]
     rows = [(OnnxRuntimePython(), path, "as exported"), (OnnxRuntimePython(), shared_path, "without weight copies"),

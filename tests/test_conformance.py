@@ -22,7 +22,7 @@ from reproduce.conformance.runtimes import RUNTIMES
 from reproduce.conformance.run import _samples
 from reproduce.conformance.states import State, quantities, reference_states, step_case
 from reproduce.step.rules import Schedule
-from reproduce.step.weight_copies import separate_transposed_weights
+from reproduce.step.weight_copies import merge_weight_copies, separate_transposed_weights
 
 
 def _runtime(name: str):
@@ -318,3 +318,16 @@ def test_act_max_runtime_openvino_writes_the_release_named_image(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "fc8_0003_03_0.99_8.0__0.jpg").is_file()
     assert (tmp_path / "fc8_0003_03_0.99_8.0__0.png").is_file()
+
+
+def test_merging_the_copies_back_restores_one_initializer_per_weight_and_the_same_bits():
+    rng = np.random.default_rng(4)
+    feeds = {"x": rng.standard_normal((1, 32)).astype(np.float32),
+             "g": rng.standard_normal((1, 32)).astype(np.float32)}
+    original = _gemm_pair(32, 32)
+    copied = _gemm_pair(32, 32)
+    separate_transposed_weights(copied)
+    merged = merge_weight_copies(copied)
+    assert [t.name for t in merged.graph.initializer] == ["W"]
+    assert [node.input[1] for node in merged.graph.node] == ["W", "W"]
+    assert all(np.array_equal(a, b) for a, b in zip(_ort(original, feeds), _ort(merged, feeds)))

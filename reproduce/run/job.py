@@ -35,6 +35,7 @@ from reproduce.step.graph import StepShapes, build_step_graph, step_shapes
 from reproduce.step.nets import generator_vjp, net_vjp
 from reproduce.step.onnx_net import OnnxNet, generated_size, onnx_net_vjp
 from reproduce.step.rules import Schedule
+from reproduce.step.weight_copies import merge_weight_copies
 
 log = logging.getLogger(__name__)
 RUNTIMES = ("onnxruntime", "openvino")  # what runs the step graph (Job.runtime, act_max --runtime)
@@ -280,7 +281,8 @@ def run_samples(step_model: StepModel, start_codes: np.ndarray, unit_indices: Se
     else:
         if not isinstance(providers, list):
             providers = resolve_providers(providers)
-        runner = StepRunner(step_model.model, providers=providers, threads=threads)
+        # one initializer per weight again: ONNX Runtime is faster without the export's copies
+        runner = StepRunner(merge_weight_copies(step_model.model), providers=providers, threads=threads)
     return run_loop(runner, np.asarray(start_codes, np.float32),
                     np.asarray(unit_indices, np.int64), schedule, step_model.shapes.net_input,
                     bounds=bounds, record_codes=record_codes, record_stepped=record_stepped,
