@@ -10,7 +10,7 @@ CASES_PER_TARGET = 350
 
 
 def test_a_slice_of_every_target_has_no_crash_and_no_hang():
-    report = run_fuzz(CASES_PER_TARGET, seed=0, time_limit=20.0)
+    report = run_fuzz(CASES_PER_TARGET * len(TARGET_NAMES), seed=0, time_limit=20.0)
     assert report.total == CASES_PER_TARGET * len(TARGET_NAMES) >= 2000
     crashes = [f"{f.target}: {f.kind} at {f.where} (case {f.case}): {f.message}"
                for f in report.findings.values()]
@@ -38,10 +38,11 @@ def test_cases_are_deterministic_and_replayable_one_at_a_time():
 
 
 def test_the_command_prints_the_table_and_exits_zero_without_crashes(capsys):
-    assert main(["--cases", "12", "--seed", "3"]) == 0
+    assert main(["--cases", "13", "--seed", "3"]) == 0
     out = capsys.readouterr().out
+    assert out.splitlines()[1].split()[-1] == "3" and out.splitlines()[2].split()[-1] == "2"
     assert out.splitlines()[0].split() == ["target", *OUTCOMES, "total"]
-    assert all(f"\n{name} " in out for name in TARGET_NAMES) and "12 cases in" in out
+    assert all(f"\n{name} " in out for name in TARGET_NAMES) and "13 cases in" in out
 
 
 def test_outcomes_are_classified_ok_user_error_crash_and_hang(tmp_path):

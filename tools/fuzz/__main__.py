@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = TARGET_NAMES if "all" in args.target else tuple(dict.fromkeys(args.target))
     if args.cases < len(targets):
         parser.error(f"--cases {args.cases}: at least one per target ({len(targets)})")
-    report = run_fuzz(args.cases // len(targets), args.seed, targets, args.time_limit,
-                      args.crash_dir, args.first_case)
+    report = run_fuzz(args.cases, args.seed, targets, args.time_limit, args.crash_dir,
+                      args.first_case)
     print(report.table())
     print(f"{report.total} cases in {report.seconds:.0f} s (seed {args.seed}); "
           f"{report.weights_too_large} prototxt cases ok up to weights of more than a "

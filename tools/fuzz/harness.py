@@ -112,19 +112,21 @@ def run_case(target: Target, seeds: Seeds, path: Path,
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_fuzz(cases_per_target: int, seed: int = 0, targets: Sequence[str] = TARGET_NAMES,
+def run_fuzz(cases: int, seed: int = 0, targets: Sequence[str] = TARGET_NAMES,
              time_limit: float = 10.0, crash_dir: Path | None = None,
              first_case: int = 0) -> FuzzReport:
-    """Runs cases first_case … first_case + cases_per_target − 1 of each named target."""
+    """Runs `cases` cases in all, split evenly over the named targets (the first targets
+    take one more when it does not divide): cases first_case, first_case + 1, ... of each."""
     report = FuzzReport()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fuzz-") as workdir_name:
         workdir = Path(workdir_name)
         seeds = build_seeds(workdir)
-        for name in targets:
+        for position, name in enumerate(targets):
             target = TARGETS[TARGET_NAMES.index(name)]
             counter = report.counts.setdefault(name, Counter())
-            for index in range(first_case, first_case + cases_per_target):
+            share = cases // len(targets) + (position < cases % len(targets))
+            for index in range(first_case, first_case + share):
                 data, suffix = case_input(target, index, seed, seeds)
                 path = workdir / f"case_{name}{suffix}"
                 path.write_bytes(data)
