@@ -2,9 +2,15 @@
 target (≥ 2,000 in all) give only ok or a one-line user error, never a crash or a hang."""
 from __future__ import annotations
 
+import tempfile
+import time
+from pathlib import Path
+
+from common.errors import UserError
 from tools.fuzz.__main__ import main
-from tools.fuzz.harness import OUTCOMES, run_fuzz
-from tools.fuzz.targets import TARGET_NAMES
+from tools.fuzz.harness import OUTCOMES, case_input, run_case, run_fuzz
+from tools.fuzz.seeds import build_seeds
+from tools.fuzz.targets import TARGET_NAMES, TARGETS, Target
 
 CASES_PER_TARGET = 350
 
@@ -22,11 +28,6 @@ def test_a_slice_of_every_target_has_no_crash_and_no_hang():
 
 
 def test_cases_are_deterministic_and_replayable_one_at_a_time():
-    from tools.fuzz.harness import case_input
-    from tools.fuzz.seeds import build_seeds
-    from tools.fuzz.targets import TARGETS
-    import tempfile
-    from pathlib import Path
     with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
         seeds_a, seeds_b = build_seeds(Path(first)), build_seeds(Path(second))
         for target in TARGETS:
@@ -46,11 +47,6 @@ def test_the_command_prints_the_table_and_exits_zero_without_crashes(capsys):
 
 
 def test_outcomes_are_classified_ok_user_error_crash_and_hang(tmp_path):
-    import time
-    from common.errors import UserError
-    from tools.fuzz.harness import run_case
-    from tools.fuzz.targets import Target
-
     def reader(raise_what):
         def read(seeds, path):
             if raise_what == "sleep":

@@ -381,7 +381,8 @@ layers {
 PROTOTXTS = (CLASSIFIER_V2, GENERATOR_V2, CLASSIFIER_V1, CLASSIFIER_V0)
 
 
-def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    """The array as np.save writes it."""
     stream = io.BytesIO()
     np.save(stream, array, allow_pickle=allow_pickle)
     return stream.getvalue()
@@ -441,10 +442,11 @@ def build_seeds(workdir: Path) -> Seeds:
         write_caffemodel(path, weights, layout=layout, layer_types=types)
         caffemodels.append(path.read_bytes())
     bound = " ".join(f"{value:.6g}" for value in rng.uniform(0, 30, CODE_SIZE)).encode() + b"\n"
-    codes = (_npy(rng.standard_normal((1, CODE_SIZE)).astype(np.float32)),
-             _npy(rng.standard_normal(CODE_SIZE)), _npy(np.arange(CODE_SIZE).reshape(4, 4)))
+    codes = (npy_bytes(rng.standard_normal((1, CODE_SIZE)).astype(np.float32)),
+             npy_bytes(rng.standard_normal(CODE_SIZE)),
+             npy_bytes(np.arange(CODE_SIZE).reshape(4, 4)))
     mean = rng.uniform(90, 130, (*MEAN_SIZE, 3)).astype(np.float32)
-    means = (_npy(mean), _npy(mean.transpose(2, 0, 1).astype(np.float64)),
+    means = (npy_bytes(mean), npy_bytes(mean.transpose(2, 0, 1).astype(np.float64)),
              mat_file({"image_mean": mean.astype(np.float64)}))
     images = _images(rng)
     image_path = workdir / "seed_image.png"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.fuzz.mutate import choice, mutate_bytes, mutate_text
-from tools.fuzz.seeds import CODE_SIZE, IMAGE_SIZE, MEAN_SIZE, Seeds, mat_file
+from tools.fuzz.seeds import CODE_SIZE, IMAGE_SIZE, MEAN_SIZE, Seeds, mat_file, npy_bytes
 
 MAX_WEIGHT_VALUES = 1_000_000  # a mutated prototxt's weights beyond this are not materialised
 
@@ -118,18 +118,12 @@ def random_array(rng: np.random.Generator, base_shape: tuple[int, ...]) -> np.nd
             return np.zeros(shape, dtype)
 
 
-def _npy(array: np.ndarray) -> bytes:
-    stream = io.BytesIO()
-    np.save(stream, array, allow_pickle=True)
-    return stream.getvalue()
-
-
 def _array_file(rng: np.random.Generator, seeds: tuple[bytes, ...],
                 base_shape: tuple[int, ...]) -> bytes:
     """A mutated .npy: an array variant, bytes mutated (header or data), an .npz, a pickle."""
     kind = int(rng.integers(10))
     if kind < 4:
-        return _npy(random_array(rng, base_shape))
+        return npy_bytes(random_array(rng, base_shape), allow_pickle=True)
     if kind < 8:
         return mutate_bytes(choice(rng, seeds), rng)
     if kind == 8:
