@@ -356,3 +356,21 @@ def test_mutated_writer_caffemodels_give_blobs_or_one_caffe_error(tmp_path, layo
             assert str(error).startswith("w.caffemodel: ") and "\n" not in str(error)
             outcomes["error"] += 1
     assert outcomes["ok"] and outcomes["error"]  # both kinds of outcome are exercised
+
+
+def test_fields_besides_the_blobs_are_parsed_by_protobuf_as_caffe_parses_the_whole_file():
+    convolution_param = 106
+    good = v2_layer("conv1", shape(1) + packed(5, [1.0], "<f"))
+    valid_param = length_field(100, length_field(1, b"conv1") + length_field(
+        convolution_param, varint_field(1, 4)) + length_field(7, shape(1) + packed(5, [1.0], "<f")))
+    assert_same_weights(parse_caffemodel(valid_param), caffe_weights(valid_param))
+    broken = length_field(100, length_field(1, b"conv1") + length_field(
+        convolution_param, key(1, LENGTH) + encode_varint(3)) + length_field(7, b""))
+    with pytest.raises(CaffeError, match="w.caffemodel: layer 'conv1': its fields besides the "
+                                         "blobs are not a valid LayerParameter"):
+        parse_caffemodel(broken + good, "w.caffemodel")
+    with pytest.raises(CaffeError):
+        caffe_weights(broken)
+    net_level = good + length_field(6, key(1, LENGTH) + encode_varint(9))  # NetParameter.state
+    with pytest.raises(CaffeError, match="not a valid NetParameter"):
+        parse_caffemodel(net_level, "w.caffemodel")

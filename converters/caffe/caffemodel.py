@@ -21,7 +21,9 @@ double_data, when present, is the data (data is then ignored); the value count, 
 present diff's count, must equal the shape's count; a negative dim, more than 32 axes or
 more than INT_MAX values are refused (Blob::Reshape). Unlike Caffe, which checks a blob only
 when the prototxt has its layer, every blob is checked here, and a BlobShape dim beyond
-int32 (which Caffe silently truncates to int) is refused.
+int32 (which Caffe silently truncates to int) is refused. The fields besides the blobs
+(names, *_param messages) are parsed by protobuf itself, as Caffe parses the whole file, so
+what Caffe's parser refuses is refused too.
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
+from converters.caffe import schema
 from converters.caffe.files import CaffeError, read_bytes
 from converters.caffe.protowire import (FIXED32, FIXED64, LENGTH, VARINT, WireError, fields,
                                         packed_varints, read_field)
@@ -188,37 +192,69 @@ class _LayerEntry:
     v0: _LayerEntry | None = None  # a V1 `layers` entry's V0 `layer`
 
 
+class _ParamError(Exception):
+    """Fields besides the blobs that protobuf's parser refuses (Caffe's load fails)."""
+
+
+def _check_params(buffer: memoryview, spans: list[tuple[int, int]], message) -> None:
+    """Parses the raw fields at `spans` (every field but the blobs) as `message`, as Caffe's
+    ReadProtoFromBinaryFile parses the whole file: a malformed *_param is refused."""
+    if not spans:
+        return
+    try:
+        message.FromString(b"".join(bytes(buffer[start:stop]) for start, stop in spans))
+    except DecodeError as error:
+        raise _ParamError(f"its fields besides the blobs are not a valid "
+                          f"{message.DESCRIPTOR.name} ({error})") from None
+
+
 def _layer_entry(buffer: memoryview, span: tuple[int, int], name_field: int, blob_field: int,
-                 v0_field: int | None) -> _LayerEntry:
-    entry = _LayerEntry()
-    for number, wire_type, value in fields(buffer, *span):
-        if wire_type != LENGTH:
-            continue
-        if number == name_field:
-            entry.name = bytes(buffer[value[0]:value[1]]).decode("utf-8", "replace")
-        elif number == blob_field:
+                 v0_field: int | None, message) -> _LayerEntry:
+    entry, other_fields = _LayerEntry(), []
+    position, end = span
+    while position < end:
+        field_at = position
+        number, wire_type, value, position = read_field(buffer, position, end)
+        if wire_type == LENGTH and number == blob_field:
             entry.blob_spans.append(value)
-        elif number == v0_field:  # merged, as protobuf merges a repeated message field
-            inner = _layer_entry(buffer, value, 1, 50, None)
+            continue
+        if wire_type == LENGTH and number == v0_field:  # merged, as protobuf merges it
+            inner = _layer_entry(buffer, value, 1, 50, None, schema.V0LayerParameter)
             entry.v0 = entry.v0 or _LayerEntry()
             entry.v0.name = inner.name or entry.v0.name
             entry.v0.blob_spans += inner.blob_spans
+            continue
+        if wire_type == LENGTH and number == name_field:
+            entry.name = bytes(buffer[value[0]:value[1]]).decode("utf-8", "replace")
+        other_fields.append((field_at, position))
+    try:
+        _check_params(buffer, other_fields, message)
+    except _ParamError as error:
+        raise CaffeError(f"layer {entry.name!r}: {error}") from None
     return entry
 
 
 def _entries(buffer: memoryview, source: str | os.PathLike) -> list[_LayerEntry]:
     """The layer entries in file order, after Caffe's UpgradeNetAsNeeded: a file with any
     V0 `layers { layer {...} }` takes every entry's name and blobs from its V0 layer."""
-    v2, v1 = [], []
+    v2, v1, other_fields = [], [], []
+    position, end = 0, len(buffer)
     try:
-        for number, wire_type, value in fields(buffer, 0, len(buffer)):
+        while position < end:
+            field_at = position
+            number, wire_type, value, position = read_field(buffer, position, end)
             if wire_type == LENGTH and number == 100:
-                v2.append(_layer_entry(buffer, value, 1, 7, None))
+                v2.append(_layer_entry(buffer, value, 1, 7, None, schema.LayerParameter))
             elif wire_type == LENGTH and number == 2:
-                v1.append(_layer_entry(buffer, value, 4, 6, 1))
+                v1.append(_layer_entry(buffer, value, 4, 6, 1, schema.V1LayerParameter))
+            else:
+                other_fields.append((field_at, position))
+        _check_params(buffer, other_fields, schema.NetParameter)
     except WireError as error:
         raise CaffeError(f"{source}: not a Caffe binary caffemodel ({error}: truncated or not "
                          "a caffemodel)") from None
+    except (CaffeError, _ParamError) as error:
+        raise CaffeError(f"{source}: {error}") from None
     if v2 and v1:
         raise CaffeError(f"{source}: the caffemodel has both 'layer' and 'layers' entries "
                          "(Caffe refuses to upgrade such a NetParameter)")
