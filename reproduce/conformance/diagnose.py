@@ -22,8 +22,8 @@ from onnx import shape_inference
 
 from reproduce.conformance.cases import Case
 
-DECISIONS = {"Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "MaxPool", "ArgMax",
-             "ArgMin", "IsNaN"}
+COMPARISONS = {"Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"}
+DECISIONS = COMPARISONS | {"MaxPool"}  # max-pool: its argmax indices output
 Runner = Callable[[Path, Case], dict[str, np.ndarray]]
 
 
@@ -99,7 +99,7 @@ def _argmax_margin(data: np.ndarray, reference_indices: np.ndarray, other_indice
 def _margin(node: onnx.NodeProto, output: str, values: dict[str, np.ndarray],
             other: dict[str, np.ndarray], flipped: np.ndarray) -> float | None:
     """How close the flipped decisions were in the reference (None: not a decision output)."""
-    if node.op_type in ("Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"):
+    if node.op_type in COMPARISONS:
         return _comparison_margin(node, values, flipped)
     if node.op_type == "MaxPool" and len(node.output) > 1 and output == node.output[1]:
         return _argmax_margin(values[node.input[0]], values[output], other[output], flipped)

@@ -202,7 +202,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         log.debug("http: " + format, *args)
 
 
-class served:
+class LocalServer:
     """A localhost http.server over `root` in a thread (context manager); `.url` is its base."""
 
     def __init__(self, root: Path) -> None:
@@ -210,7 +210,7 @@ class served:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "served":
+    def __enter__(self) -> "LocalServer":
         self.thread.start()
         return self
 
@@ -255,7 +255,7 @@ class OnnxRuntimeWebChromium(Runtime):
             os.symlink(WEB_DIR, root / "web")
         profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=workdir)
         try:
-            with served(root) as server, sync_playwright() as playwright:
+            with LocalServer(root) as server, sync_playwright() as playwright:
                 browser = playwright.chromium.launch_persistent_context(
                     profile, executable_path=chromium_executable(), headless=True,
                     args=list(CHROMIUM_FLAGS))
