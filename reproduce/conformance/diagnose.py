@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import shape_inference
+from onnx import numpy_helper, shape_inference
 
 from reproduce.conformance.cases import Case
 
@@ -51,7 +51,8 @@ class Origin:
 
 
 def instrumented(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str]]:
-    """The model with every typed node output of the main graph added as a graph output."""
+    """The model with every typed node output of the main graph (but integer shape arithmetic)
+    added as a graph output."""
     inferred = shape_inference.infer_shapes(model)
     types = {value.name: value for value in list(inferred.graph.value_info) + list(inferred.graph.output)}
     copy = onnx.ModelProto()
@@ -60,7 +61,11 @@ def instrumented(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str]]:
     exposed = []
     for node in copy.graph.node:
         for name in node.output:
-            if name and name not in present and name in types:
+            # integer tensors are shape arithmetic (tract keeps them symbolic and cannot return
+            # them) except max-pool's argmax indices, a decision
+            integer = (name in types and types[name].type.tensor_type.elem_type == onnx.TensorProto.INT64
+                       and node.op_type != "MaxPool")
+            if name and name not in present and name in types and not integer:
                 copy.graph.output.append(types[name])
                 present.add(name)
                 exposed.append(name)
@@ -106,11 +111,27 @@ def _margin(node: onnx.NodeProto, output: str, values: dict[str, np.ndarray],
     return None
 
 
+class _Values(dict):
+    """The reference's value of any tensor: a feed, a computed tensor, or an initializer (read
+    from the model only when a decision's margin needs it)."""
+
+    def __init__(self, feeds: dict[str, np.ndarray], reference: dict[str, np.ndarray],
+                 initializers: dict[str, onnx.TensorProto]) -> None:
+        super().__init__({**feeds, **reference})
+        self.initializers = initializers
+
+    def __missing__(self, name: str) -> np.ndarray:
+        value = numpy_helper.to_array(self.initializers[name])
+        self[name] = value
+        return value
+
+
 def find_origins(model: onnx.ModelProto, reference: dict[str, np.ndarray],
                  other: dict[str, np.ndarray], feeds: dict[str, np.ndarray], rtol: float) -> list[Origin]:
     """The origins (see the module docstring) given both runtimes' values of every tensor."""
-    initializers = {tensor.name for tensor in model.graph.initializer}
+    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
     agrees: dict[str, bool] = {name: True for name in list(feeds) + list(initializers)}
+    values = _Values(feeds, reference, initializers)
     origins = []
     for node in model.graph.node:
         inputs_agree = all(agrees.get(name, False) for name in node.input if name)
@@ -122,7 +143,7 @@ def find_origins(model: onnx.ModelProto, reference: dict[str, np.ndarray],
             agrees[output] = bool(elementwise.all())
             if inputs_agree and not agrees[output]:
                 flipped = ~elementwise
-                margin = _margin(node, output, {**feeds, **reference}, other, flipped)
+                margin = _margin(node, output, values, other, flipped)
                 origins.append(Origin(node.name or output, node.op_type, output,
                                       int(flipped.sum()), int(flipped.size), margin))
     return origins
