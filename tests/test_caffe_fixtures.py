@@ -33,8 +33,8 @@ from tools.reference_caffe import fixture_format as ff
 from tools.reference_caffe.onnx_holds import (HELD, MASK, kink_feeds, kink_layers,
                                               with_kink_holds)
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx", reason="onnx not installed (requirements.txt; ./run_tests.sh installs it)")
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed (requirements.txt; ./run_tests.sh installs it)")
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 TOLERANCE = 1e-4
@@ -62,7 +62,7 @@ def net_fixture_params(kind: str) -> list:
             with np.load(path) as data:
                 params += [pytest.param(net_key, parts, id=f"{net_key}:{'|'.join(parts)}")
                            for parts in keys(dict.fromkeys(data.files), kind)]
-    return params or [pytest.param(None, None, marks=pytest.mark.skip("no fixtures"))]
+    return params or [pytest.param(None, None, marks=pytest.mark.skip("no tests/fixtures/caffe_*.npz (tools/make_fixtures.py writes them with pycaffe)"))]
 
 
 @pytest.fixture(scope="module")

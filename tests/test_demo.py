@@ -33,7 +33,7 @@ def settings() -> dict:
 @pytest.fixture(scope="module")
 def classifier(settings):
     """ONNX Runtime session of the shipped classifier (dynamic batch), outputs fc6, fc8."""
-    ort = pytest.importorskip("onnxruntime")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed (requirements.txt)")
     from converters import caffe_to_onnx
     model = caffe_to_onnx(DEMO / settings["net_definition"], DEMO / settings["net_weights"],
                           outputs=("fc6", "fc8"), batch="dynamic")

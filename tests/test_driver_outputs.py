@@ -83,7 +83,7 @@ def test_encoder_input_is_bgr_minus_centre_cropped_mean(tmp_path):
 
 
 @pytest.mark.skipif(not (SHARED / "originals" / "ilsvrc_2012_mean.mat").is_file(),
-                    reason="../shared/originals/ilsvrc_2012_mean.mat is absent")
+                    reason="../shared/originals/ilsvrc_2012_mean.mat is absent (check out ../shared)")
 def test_mean_mat_loads_as_256_square_bgr():
     mean = load_mean_image(SHARED / "originals" / "ilsvrc_2012_mean.mat")
     assert mean.shape == (256, 256, 3) and mean.dtype == np.float32
@@ -103,7 +103,7 @@ def test_labels_first_synonym_places_names_and_plain_lists(tmp_path):
 
 
 @pytest.mark.skipif(not (SHARED / "originals" / "misc" / "synset_words.txt").is_file(),
-                    reason="../shared/originals/misc/synset_words.txt is absent")
+                    reason="../shared/originals/misc/synset_words.txt is absent (check out ../shared)")
 def test_experiment_one_captions_from_the_real_synset_list():
     labels = read_labels(SHARED / "originals" / "misc" / "synset_words.txt")
     assert [labels[u] for u in (643, 624, 304, 629, 437)] == ["mask", "library", "leaf beetle",

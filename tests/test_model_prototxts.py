@@ -84,7 +84,7 @@ def test_committed_files_are_what_the_tables_give():
 def test_architecture_matches_the_release(ours):
     original = ORIGINALS / PAIRS[ours]
     if not original.is_file():
-        pytest.skip(f"reference file absent: {original}")
+        pytest.skip(f"reference file absent: {original} (check out ../shared)")
     mine = normalized(parse_text_format((NETS / ours).read_text()))
     theirs = normalized(parse_text_format(original.read_text()))
     layer_key = "layers" if "layers" in theirs else "layer"

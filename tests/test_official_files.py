@@ -85,7 +85,7 @@ def test_release_files_come_from_the_authors_repository(manifest):
                                         f"synthesizing/master/{official.dest}")
 
 
-@pytest.mark.skipif(not ORIGINALS.is_dir(), reason="reference copies ../shared/originals absent")
+@pytest.mark.skipif(not ORIGINALS.is_dir(), reason="reference copies ../shared/originals absent (check out ../shared)")
 def test_manifest_matches_the_reference_copies(manifest):
     checked = 0
     for path in sorted(ORIGINALS.rglob("*")):
@@ -195,7 +195,7 @@ def test_unknown_name_is_one_clear_line(tmp_path):
     assert "unknown official file 'no-such-file'" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(not ORIGINALS.is_dir(), reason="reference copies ../shared/originals absent")
+@pytest.mark.skipif(not ORIGINALS.is_dir(), reason="reference copies ../shared/originals absent (check out ../shared)")
 def test_a_directory_in_the_release_layout_serves_as_an_offline_mirror(tmp_path, manifest):
     data = tmp_path / "data"
     result = _cli("fetch", "--mirror", ORIGINALS.as_uri(), "labels", "mean", "images", "examples", data=data)

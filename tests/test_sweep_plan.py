@@ -155,7 +155,7 @@ def test_export_csv_reads_back_exactly_and_parquet_keeps_types(tmp_path):
     assert list(read[0]) == list(COLUMN_NAMES)
     with pytest.raises(UserError, match="unknown format"):
         export_rows(rows, tmp_path / "runs.xlsx")
-    pyarrow_parquet = pytest.importorskip("pyarrow.parquet", reason="pyarrow (optional extra)")
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet", reason="pyarrow not installed (optional extra: requirements-sweep.txt)")
     export_rows(rows, tmp_path / "runs.parquet")
     table = pyarrow_parquet.read_table(tmp_path / "runs.parquet")
     assert table.column_names == list(COLUMN_NAMES)

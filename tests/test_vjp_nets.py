@@ -232,7 +232,7 @@ def _assert_rows_are_independent(model, input_blob, x, output_blob, cotangent):
 @pytest.fixture(scope="module")
 def caffenet(tmp_path_factory):
     if not CAFFENET.is_file():
-        pytest.skip(f"{CAFFENET} is absent")
+        pytest.skip(f"{CAFFENET} is absent (check out ../shared beside the repository)")
     net = shrunk_net(CAFFENET, [1, 3, 103, 103], 8, {"fc6": 64, "fc7": 64, "fc8": 100})
     blobs = synthetic_blobs(net, seed=1, end="fc8")
     return net, blobs, tmp_path_factory.mktemp("caffenet")
@@ -263,7 +263,7 @@ def test_fc6_generator_vjp_d_feat_matches_numpy_reference(tmp_path):
     """fc6 generator architecture (InnerProduct + leaky ReLU 0.3, Reshape, Deconvolution
     k4 s2 p1 / k3 s1 p1): d (deconv0 . v) / d feat for a random image change v."""
     if not GENERATOR.is_file():
-        pytest.skip(f"{GENERATOR} is absent")
+        pytest.skip(f"{GENERATOR} is absent (check out ../shared beside the repository)")
     net = shrunk_net(GENERATOR, [1, 64], 8, {"defc7": 64, "defc6": 64, "defc5": 16 * 4 * 4,
                                             "deconv0": 3}, reshape_channels=16)
     blobs = synthetic_blobs(net, seed=4, end="deconv0")
