@@ -303,7 +303,8 @@ NET = st.lists(LAYER, min_size=1, max_size=3).map(
     lambda layers: b"".join(v2_layer(name, *blobs) for name, blobs in layers))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(NET)
 def test_structured_blobs_decode_as_protobuf_and_blob_from_proto_do(data):
     try:
@@ -315,7 +316,7 @@ def test_structured_blobs_decode_as_protobuf_and_blob_from_proto_do(data):
     assert_same_weights(parse_caffemodel(data), expected)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.binary(max_size=300))
 def test_any_byte_string_gives_blobs_or_one_caffe_error(data):
     try:
