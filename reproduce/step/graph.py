@@ -40,6 +40,7 @@ from reproduce.step.compose import merged_model, opset_of, prefixed
 from reproduce.step.weight_copies import separate_transposed_weights
 
 MODES = ("none", "clip", "bound")
+ROW_ALIGNMENT = 16  # floats: 64 bytes, the widest vector ONNX Runtime's CPU kernels load
 GEN_PREFIX = "gen/"
 NET_PREFIX = "net/"
 
@@ -119,13 +120,37 @@ class _Glue:
             return self.op(op_type, [value, axes_name], output, keepdims=0)
         return self.op(op_type, [value], output, axes=axes, keepdims=0)
 
-    def normalised_update(self, value: str, gradient: str, step: str, axes: list[int],
+    def aligned_rows(self, gradient: str, count: int, batch: int, tag: str) -> str:
+        """The gradient as B rows of `count` values, each zero-padded to a multiple of
+        ROW_ALIGNMENT floats, so every row starts on a 64-byte boundary.
+
+        ONNX Runtime's vectorised reductions split a row into an unaligned head, aligned blocks
+        and a tail; with rows of unaligned length (3×227×227 = 154,587 floats) the split, and so
+        the rounding of a sample's sum, depended on the sample's position in the batch. Aligned
+        rows make each sample's sums, and so its whole run, independent of the batch it is in
+        (the zeros add nothing: the sums are the same sums, in float32 noise of one order).
+        """
+        flat = self.op("Reshape", [gradient, self.const(f"{tag}_rows", np.array([batch, count],
+                                                                              np.int64))],
+                       f"{tag}_flat")
+        padding = -count % ROW_ALIGNMENT
+        if not padding:
+            return flat
+        return self.op("Pad", [flat, self.const(f"{tag}_row_pads",
+                                                np.array([0, 0, 0, padding], np.int64))],
+                       f"{tag}_aligned")
+
+    def normalised_update(self, value: str, gradient: str, step: str, count: int,
                           batch_shape: list[int], tag: str) -> "NormalisedUpdate":
-        """The release's `x += step/mean|g| * g` with its NaN/0 rules, per sample."""
-        norm = self.op("Sqrt", [self.reduce("ReduceSumSquare", gradient, axes, f"{tag}_sumsq")],
+        """The release's `x += step/mean|g| * g` with its NaN/0 rules, per sample; `count` is
+        the number of values per sample (mean|g| = Σ|g| / count, in float32)."""
+        rows = self.aligned_rows(gradient, count, batch_shape[0], tag)
+        norm = self.op("Sqrt", [self.reduce("ReduceSumSquare", rows, [1], f"{tag}_sumsq")],
                        f"{tag}_norm_raw")
-        mean_abs = self.reduce("ReduceMean", self.op("Abs", [gradient], f"{tag}_abs"), axes,
-                               f"{tag}_mean_abs")
+        abs_sum = self.reduce("ReduceSum", self.op("Abs", [rows], f"{tag}_abs"), [1],
+                              f"{tag}_abs_sum")
+        mean_abs = self.op("Div", [abs_sum, self.const(f"{tag}_count", np.float32(count))],
+                           f"{tag}_mean_abs")
         factor64 = self.op("Div", [step, self.op("Cast", [mean_abs], f"{tag}_mean_abs64",
                                                  to=TensorProto.DOUBLE)], f"{tag}_factor64")
         per_sample_shape = self.const(f"{tag}_bshape", np.array(batch_shape, np.int64))
@@ -192,9 +217,8 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
                                                                   np.int64))],
             net(f"{act_layer}_grad"))
 
-    image_axes = [1, 2, 3]
-    net_update = glue.normalised_update(crop, net(f"{net_in}_grad"), "step", image_axes,
-                                        [batch, 1, 1, 1], "net")
+    net_update = glue.normalised_update(crop, net(f"{net_in}_grad"), "step",
+                                        int(np.prod(shapes.net_input)), [batch, 1, 1, 1], "net")
     stepped = net_update.updated
     zero = glue.const("act_zero", np.float32(0))
     # act is 0 where the net's gradient norm was NaN or 0 (the release returns act 0 for both)
@@ -207,7 +231,7 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
     glue.op("Pad", [glue.op("Sub", [stepped, crop], "image_change"),
                     glue.const("pads", np.array(pads, np.int64))], gen(f"{gen_out}_grad"))
 
-    gen_update = glue.normalised_update("code", gen(f"{gen_in}_grad"), "step", [1],
+    gen_update = glue.normalised_update("code", gen(f"{gen_in}_grad"), "step", shapes.code_size,
                                         [batch, 1], "gen")
     code = gen_update.updated
     glue.op("Identity", [gen_update.norm], "gen_grad_norm")

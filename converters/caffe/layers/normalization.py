@@ -87,7 +87,9 @@ def batch_norm(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) ->
     scale = np.float32(0.0) if factor[0] == 0 else np.float32(1.0) / factor[0]
     broadcast = (channels,) + (1,) * (len(bottom.shape) - 2)
     mean = (mean * scale).astype(np.float32).reshape(broadcast)
-    std = np.sqrt((variance * scale).astype(np.float32) + np.float32(param.eps)).reshape(broadcast)
+    with np.errstate(invalid="ignore"):  # a negative eps past the variance gives NaN, as in Caffe
+        std = np.sqrt((variance * scale).astype(np.float32)
+                      + np.float32(param.eps)).reshape(broadcast)
     centred = graph.op("Sub", [bottom.name, graph.constant(f"{layer.name}/mean", mean)],
                        bottom.shape, f"{layer.name}/centred")
     return [graph.op("Div", [centred.name, graph.constant(f"{layer.name}/std", std)],
