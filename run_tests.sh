@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up .venv on first use, then runs the test suite. Extra arguments go to pytest.
+# Sets up .venv and the tests' extras on first use (tools/setup_tests.sh), then runs the test
+# suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-py="$(bash tools/setup_env.sh)"
+py="$(bash tools/setup_tests.sh)"
 exec "$py" -m pytest -q "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (once) and installs requirements.txt into it; prints the venv's python.
+# Creates .venv (once) and installs requirements.txt into it (the core: what run_all.sh needs);
+# prints the venv's python. The tests' optional extras come from tools/setup_tests.sh.
 # Uses onnxruntime-gpu instead of onnxruntime when an NVIDIA GPU is visible.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,13 +19,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
       echo "setup: onnxruntime-gpu==$ort could not be installed; using the CPU provider" >&2
   fi
   echo "$want" > "$stamp"
-fi
-# The sweeps' optional extras (Ray, pyarrow), so their tests run; once, then only when the
-# pins change (stamp), like requirements.txt above.
-sweep_stamp="$venv/.requirements-sweep.sha1"
-sweep_want="$(sha1sum < "$root/requirements-sweep.txt" | cut -d' ' -f1)"
-if [ "$(cat "$sweep_stamp" 2>/dev/null)" != "$sweep_want" ]; then
-  "$venv/bin/python" -m pip install -q -r "$root/requirements-sweep.txt" >&2
-  echo "$sweep_want" > "$sweep_stamp"
 fi
 echo "$venv/bin/python"
