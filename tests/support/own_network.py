@@ -1,13 +1,15 @@
 """Plain-NumPy twins for the `--net_onnx` tests: the demo generator, the input adapter and a
-small NumPy interpreter (forward and backward) of the test classifiers' ONNX ops.
+small NumPy interpreter (forward and backward) of the test classifiers' ONNX ops; and act_max
+run in-process with the demo generator's flags.
 
-Nothing here uses ONNX Runtime or the converters' gradient rules: the generator is computed
+The twins use neither ONNX Runtime nor the converters' gradient rules: the generator is computed
 from its Caffe layers (InnerProduct, leaky ReLU, Reshape, Deconvolution), the adapter from
 its definition in `reproduce.step.onnx_net` (channel swap, + Caffe mean, /255, − mean, / std,
 half-pixel bilinear resize with edge clamping), and the classifiers node by node from the
 ONNX operator definitions. One DGN-AM iteration is then the spec's step 4 on top of them
-(`reference_step`), with the release's normalised update imported from the driver's NumPy
-reference. The twins' backward passes are checked here against central differences.
+(`reference_step`), with the release's normalised update from the driver's NumPy reference
+(support/tiny_nets.py) and the convolutions from support/numpy_conv.py. The twins' backward
+passes are checked against central differences in tests/test_own_network_reference.py.
 """
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from onnx_classifiers import BUILDERS
-from test_driver_numpy_reference import _col2im, _im2col, _leaky, _leaky_grad, _normalised_step
+from support.numpy_conv import col2im_matrix, im2col_matrix
+from support.paths import REPO_ROOT
+from support.tiny_nets import leaky, leaky_grad, normalised_step
 
 CAFFE_MEAN_BGR = np.array([104.00698793, 116.66876762, 122.67891434])
+DEMO = REPO_ROOT / "models" / "demo"
+CROP = 56  # the demo generator's crop (its classifier's input)
 
 
 # ----------------------------------------------------------------------------- generator
@@ -53,7 +58,7 @@ class CaffeGeneratorTwin:
                 weights, bias = layer.blobs
                 x = x.reshape(1, -1) @ weights.T + bias
             elif layer.type == "ReLU":
-                x = _leaky(x, layer.param.relu_param.negative_slope)
+                x = leaky(x, layer.param.relu_param.negative_slope)
             elif layer.type == "Reshape":
                 x = x.reshape([1 if d == 0 else d for d in layer.param.reshape_param.shape.dim])
             elif layer.type == "Deconvolution":
@@ -73,7 +78,7 @@ class CaffeGeneratorTwin:
         c_in, c_out = weights.shape[:2]
         side = s * (x.shape[2] - 1) + k - 2 * p
         cols = weights.reshape(c_in, -1).T @ x[0].reshape(c_in, -1)
-        return (_col2im(cols, (c_out, side, side), k, s, p) + bias[:, None, None])[None]
+        return (col2im_matrix(cols, (c_out, side, side), k, s, p) + bias[:, None, None])[None]
 
     def backward(self, tape: list, d_out: np.ndarray) -> np.ndarray:
         d = np.asarray(d_out, self.dtype)
@@ -81,13 +86,13 @@ class CaffeGeneratorTwin:
             if layer.type == "InnerProduct":
                 d = d.reshape(1, -1) @ layer.blobs[0]
             elif layer.type == "ReLU":
-                d = _leaky_grad(d, x, layer.param.relu_param.negative_slope)
+                d = leaky_grad(d, x, layer.param.relu_param.negative_slope)
             elif layer.type == "Reshape":
                 d = d.reshape(x.shape)
             elif layer.type == "Deconvolution":
                 k, s, p = self._window(layer)
                 weights = layer.blobs[0]
-                d = (weights.reshape(weights.shape[0], -1) @ _im2col(d[0], k, s, p)).reshape(x.shape)
+                d = (weights.reshape(weights.shape[0], -1) @ im2col_matrix(d[0], k, s, p)).reshape(x.shape)
         return d.astype(self.dtype)
 
 
@@ -157,7 +162,7 @@ def _conv_forward(x, w, b, a):
     for g in range(group):
         xs = x[0, g * c_in // group:(g + 1) * c_in // group]
         ws = w[g * c_out // group:(g + 1) * c_out // group]
-        cols = _im2col(xs, k, s, p)
+        cols = im2col_matrix(xs, k, s, p)
         outs.append((ws.reshape(ws.shape[0], -1) @ cols))
     side = (x.shape[2] + 2 * p - k) // s + 1
     y = np.concatenate(outs).reshape(1, c_out, side, (x.shape[3] + 2 * p - k) // s + 1)
@@ -172,7 +177,7 @@ def _conv_backward(x, w, dy, a):
         ws = w[g * c_out // group:(g + 1) * c_out // group]
         dys = dy[0, g * c_out // group:(g + 1) * c_out // group]
         cols = ws.reshape(ws.shape[0], -1).T @ dys.reshape(dys.shape[0], -1)
-        parts.append(_col2im(cols, (c_in // group, x.shape[2], x.shape[3]), k, s, p))
+        parts.append(col2im_matrix(cols, (c_in // group, x.shape[2], x.shape[3]), k, s, p))
     return np.concatenate(parts)[None]
 
 
@@ -330,11 +335,11 @@ def reference_step(generator: CaffeGeneratorTwin, adapter: AdapterTwin,
     else:
         one_hot.flat[unit] = 1
     g = adapter.backward(cropped.shape, classifier.backward(values, act_layer, one_hot))
-    x, net_norm, moved = _normalised_step(cropped, g, step)
+    x, net_norm, moved = normalised_step(cropped, g, step)
     act = float(blob[0, unit, xy, xy] if blob.ndim == 4 else blob.flat[unit]) if moved else 0.0
     difference = np.zeros_like(x0)
     difference[window] = x - cropped
-    new_code, gen_norm, _ = _normalised_step(np.asarray(code, np.float32), generator.backward(tape, difference), step)
+    new_code, gen_norm, _ = normalised_step(np.asarray(code, np.float32), generator.backward(tape, difference), step)
     if bounds is not None:
         new_code = np.minimum(np.maximum(new_code.astype(np.float64), bounds[0]), bounds[1])
     if 0 < l2 < 1:
@@ -342,44 +347,16 @@ def reference_step(generator: CaffeGeneratorTwin, adapter: AdapterTwin,
     return ReferenceStep(new_code.astype(np.float32), act, net_norm, gen_norm)
 
 
-# ----------------------------------------------------------------------------- self-checks
+# ----------------------------------------------------------------------------- act_max runs
 
-def _directional_check(forward, backward, x: np.ndarray, seed: int) -> None:
-    """<backward(probe), direction> equals the central difference of <forward, probe>."""
-    rng = np.random.default_rng(seed)
-    direction = rng.standard_normal(x.shape)
-    probe = rng.standard_normal(forward(x).shape)
-    analytic = float((backward(x, probe).astype(np.float64) * direction).sum())
-    eps = 1e-6
-    value = lambda point: float((forward(point).astype(np.float64) * probe).sum())  # noqa: E731
-    numeric = (value(x + eps * direction) - value(x - eps * direction)) / (2 * eps)
-    assert abs(numeric - analytic) <= 1e-5 * max(1.0, abs(numeric)), (numeric, analytic)
+def generator_flags() -> list[str]:
+    """act_max's flags for the demo generator and its crop."""
+    return ["--generator_definition", str(DEMO / "generator.prototxt"),
+            "--generator_weights", str(DEMO / "generator.caffemodel"), "--crop_size", str(CROP)]
 
 
-def test_classifier_twins_backward_is_the_gradient_of_forward() -> None:
-    """Each family's NumPy backward matches central differences (float64 twins)."""
-    for kind, side in (("resnet", 16), ("mobilenet", 16), ("squeezenet", 24)):
-        twin = OnnxClassifierTwin(BUILDERS[kind](side=side, opset=17, seed=4), np.float64)
-        _directional_check(lambda x, twin=twin: twin.forward(x, "logits")[0],
-                           lambda x, probe, twin=twin: twin.backward(twin.forward(x, "logits")[1],
-                                                                     "logits", probe),
-                           np.random.default_rng(1).standard_normal((1, 3, side, side)), seed=2)
-
-
-def test_adapter_twin_backward_is_the_gradient_of_forward() -> None:
-    """The NumPy adapter (swap, scale, shift, bilinear resize down and up) is differentiated right."""
-    for adapter in (AdapterTwin(True, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), (7, 9)),
-                    AdapterTwin(False, (120.0, 110.0, 100.0), None, (15, 13))):
-        x = np.random.default_rng(3).standard_normal((1, 3, 11, 11)) * 50
-        _directional_check(adapter.forward, lambda v, probe: adapter.backward(v.shape, probe),
-                           x, seed=5)
-
-
-def test_generator_twin_backward_is_the_gradient_of_forward() -> None:
-    from conftest import REPO_ROOT
-    demo = REPO_ROOT / "models" / "demo"
-    twin = CaffeGeneratorTwin.load(demo / "generator.prototxt", demo / "generator.caffemodel",
-                                   np.float64)
-    code = np.random.default_rng(0).standard_normal((1, 256))
-    _directional_check(lambda c: twin.forward(c)[0], lambda c, probe: twin.backward(twin.forward(c)[1], probe),
-                       code, seed=6)
+def act_max(*flags: str) -> int:
+    """act_max in this process (as `python -m reproduce act_max ...`); its exit status."""
+    from common.cli import run_subcommands
+    return run_subcommands("python -m reproduce", None, ["reproduce.cli.act_max"],
+                           ["act_max", *flags, "--threads", "1"])

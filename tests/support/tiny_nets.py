@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from float32_error import (linear_error, mask_error, norm_error, normalised_step_error, overlap,
-                           rounded, tolerance)
+from support.float32_error import (linear_error, mask_error, norm_error, normalised_step_error,
+                                   overlap, rounded, tolerance)
+from support.numpy_conv import col2im_matrix, im2col_matrix
 
 CODE_SIZE = 16
 GEN_SIDE = 12  # generator output 3×12×12
@@ -49,33 +50,11 @@ layer { name: "fc8" type: "InnerProduct" bottom: "fc6" top: "fc8" inner_product_
 """
 
 
-def _im2col(x: np.ndarray, k: int, s: int, p: int) -> np.ndarray:
-    channels, height, width = x.shape
-    out_h, out_w = (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
-    padded = np.pad(x, ((0, 0), (p, p), (p, p)))
-    cols = np.empty((channels, k, k, out_h, out_w), x.dtype)
-    for dy in range(k):
-        for dx in range(k):
-            cols[:, dy, dx] = padded[:, dy:dy + s * out_h:s, dx:dx + s * out_w:s]
-    return cols.reshape(channels * k * k, out_h * out_w)
-
-
-def _col2im(cols: np.ndarray, shape: tuple[int, int, int], k: int, s: int, p: int) -> np.ndarray:
-    channels, height, width = shape
-    out_h, out_w = (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
-    padded = np.zeros((channels, height + 2 * p, width + 2 * p), cols.dtype)
-    cols = cols.reshape(channels, k, k, out_h, out_w)
-    for dy in range(k):
-        for dx in range(k):
-            padded[:, dy:dy + s * out_h:s, dx:dx + s * out_w:s] += cols[:, dy, dx]
-    return padded[:, p:p + height, p:p + width]
-
-
-def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
+def leaky(x: np.ndarray, slope: float) -> np.ndarray:
     return np.maximum(x, 0) + np.float32(slope) * np.minimum(x, 0)
 
 
-def _leaky_grad(dy: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
+def leaky_grad(dy: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray:
     return dy * np.where(x > 0, np.float32(1), np.float32(slope))
 
 
@@ -88,25 +67,25 @@ class TinyGenerator:
     def forward(self, code: np.ndarray) -> tuple[np.ndarray, dict]:
         w, b = self.weights["defc7"]
         fc_pre = code @ w.T + b
-        fc = _leaky(fc_pre, 0.3)
+        fc = leaky(fc_pre, 0.3)
         hidden = fc.reshape(8, 3, 3)
         w1, b1 = self.weights["deconv1"]
-        pre1 = _col2im(w1.reshape(8, -1).T @ hidden.reshape(8, -1), (4, 6, 6), 4, 2, 1)
+        pre1 = col2im_matrix(w1.reshape(8, -1).T @ hidden.reshape(8, -1), (4, 6, 6), 4, 2, 1)
         pre1 = pre1 + b1[:, None, None]
-        act1 = _leaky(pre1, 0.3)
+        act1 = leaky(pre1, 0.3)
         w0, b0 = self.weights["deconv0"]
-        out = _col2im(w0.reshape(4, -1).T @ act1.reshape(4, -1), (3, 12, 12), 4, 2, 1)
+        out = col2im_matrix(w0.reshape(4, -1).T @ act1.reshape(4, -1), (3, 12, 12), 4, 2, 1)
         out = out + b0[:, None, None]
         return out[None].astype(np.float32), {"fc_pre": fc_pre, "fc": fc, "pre1": pre1, "act1": act1}
 
     def backward(self, cache: dict, d_out: np.ndarray, tape: dict | None = None) -> np.ndarray:
         """The code's gradient; `tape`, when given, receives the intermediate gradients."""
         w0 = self.weights["deconv0"][0]
-        d_act1 = (w0.reshape(4, -1) @ _im2col(d_out[0], 4, 2, 1)).reshape(4, 6, 6)
-        d_pre1 = _leaky_grad(d_act1, cache["act1"], 0.3)
+        d_act1 = (w0.reshape(4, -1) @ im2col_matrix(d_out[0], 4, 2, 1)).reshape(4, 6, 6)
+        d_pre1 = leaky_grad(d_act1, cache["act1"], 0.3)
         w1 = self.weights["deconv1"][0]
-        d_hidden = (w1.reshape(8, -1) @ _im2col(d_pre1, 4, 2, 1)).reshape(1, 72)
-        d_fc = _leaky_grad(d_hidden, cache["fc"], 0.3)
+        d_hidden = (w1.reshape(8, -1) @ im2col_matrix(d_pre1, 4, 2, 1)).reshape(1, 72)
+        d_fc = leaky_grad(d_hidden, cache["fc"], 0.3)
         if tape is not None:
             tape.update(d_act1=d_act1, d_pre1=d_pre1, d_hidden=d_hidden, d_fc=d_fc)
         return (d_fc @ self.weights["defc7"][0]).astype(np.float32)
@@ -114,8 +93,8 @@ class TinyGenerator:
     def forward_error(self, code: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
         """Float32 error scales σ of forward's blobs for an exact code (tests/TOLERANCES.md)."""
         (w, b), (w1, b1), (w0, b0) = (_f64_weights(self, n) for n in ("defc7", "deconv1", "deconv0"))
-        fold1 = lambda cols: _col2im(cols, (4, 6, 6), 4, 2, 1)  # noqa: E731
-        fold0 = lambda cols: _col2im(cols, (3, 12, 12), 4, 2, 1)  # noqa: E731
+        fold1 = lambda cols: col2im_matrix(cols, (4, 6, 6), 4, 2, 1)  # noqa: E731
+        fold0 = lambda cols: col2im_matrix(cols, (3, 12, 12), 4, 2, 1)  # noqa: E731
         errors = {"fc_pre": linear_error(lambda a, f: a @ f(w.T), code, np.zeros(code.shape),
                                          CODE_SIZE + 1, b)}
         errors["fc"] = rounded(cache["fc"], errors["fc_pre"])  # leaky ReLU: one product
@@ -133,11 +112,11 @@ class TinyGenerator:
         """Float32 error scale σ of backward's result, from forward_error's and the tape."""
         (w, _), (w1, _), (w0, _) = (_f64_weights(self, n) for n in ("defc7", "deconv1", "deconv0"))
         w0, w1 = w0.reshape(4, -1), w1.reshape(8, -1)
-        e_act1 = linear_error(lambda a, f: (f(w0) @ _im2col(a[0], 4, 2, 1)).reshape(4, 6, 6), d_out,
+        e_act1 = linear_error(lambda a, f: (f(w0) @ im2col_matrix(a[0], 4, 2, 1)).reshape(4, 6, 6), d_out,
                               d_out_error, w0.shape[1])
         e_pre1 = mask_error(cache["pre1"], errors["pre1"], tape["d_act1"], e_act1,
                             np.where(cache["act1"] > 0, 1.0, 0.3), 0.7, tape["d_pre1"])
-        e_hidden = linear_error(lambda a, f: (f(w1) @ _im2col(a, 4, 2, 1)).reshape(1, 72),
+        e_hidden = linear_error(lambda a, f: (f(w1) @ im2col_matrix(a, 4, 2, 1)).reshape(1, 72),
                                 tape["d_pre1"], e_pre1, w1.shape[1])
         e_fc = mask_error(cache["fc_pre"], errors["fc_pre"], tape["d_hidden"], e_hidden,
                           np.where(cache["fc"] > 0, 1.0, 0.3), 0.7, tape["d_fc"])
@@ -156,7 +135,7 @@ class TinyClassifier:
 
     def forward(self, image: np.ndarray, end: str) -> tuple[np.ndarray, dict]:
         w1, b1 = self.weights["conv1"]
-        conv = (w1.reshape(4, -1) @ _im2col(image[0], 3, 2, 0)).reshape(4, 4, 4) + b1[:, None, None]
+        conv = (w1.reshape(4, -1) @ im2col_matrix(image[0], 3, 2, 0)).reshape(4, 4, 4) + b1[:, None, None]
         if end == "conv1":
             return conv[None], {"conv": conv}
         relu1 = np.maximum(conv, 0)
@@ -181,14 +160,14 @@ class TinyClassifier:
             tape["d_conv"] = d_conv
         w1 = self.weights["conv1"][0]
         cols = w1.reshape(4, -1).T @ d_conv.reshape(4, -1)
-        return _col2im(cols, (3, 9, 9), 3, 2, 0)[None].astype(np.float32)
+        return col2im_matrix(cols, (3, 9, 9), 3, 2, 0)[None].astype(np.float32)
 
     def forward_error(self, image: np.ndarray, image_error: np.ndarray, cache: dict,
                       end: str) -> dict[str, np.ndarray]:
         """Float32 error scales σ of forward's blobs for an image known within σ = image_error."""
         (w1, b1), (w6, b6), (w8, b8) = (_f64_weights(self, n) for n in ("conv1", "fc6", "fc8"))
         w1 = w1.reshape(4, -1)
-        errors = {"conv": linear_error(lambda a, f: (f(w1) @ _im2col(a[0], 3, 2, 0)).reshape(4, 4, 4),
+        errors = {"conv": linear_error(lambda a, f: (f(w1) @ im2col_matrix(a[0], 3, 2, 0)).reshape(4, 4, 4),
                                        image, image_error, w1.shape[1] + 1, b1[:, None, None])}
         if end == "conv1":
             return {**errors, "blob": errors["conv"][None]}
@@ -209,7 +188,7 @@ class TinyClassifier:
             e_relu1 = linear_error(lambda a, f: (a @ f(w6)).reshape(4, 4, 4), tape["d_fc6"], e_fc6, 10)
             e_conv = mask_error(cache["conv"], errors["conv"], tape["d_relu1"], e_relu1,
                                 cache["conv"] > 0, 1.0, tape["d_conv"])
-        fold = lambda cols: _col2im(cols, (3, 9, 9), 3, 2, 0)  # noqa: E731
+        fold = lambda cols: col2im_matrix(cols, (3, 9, 9), 3, 2, 0)  # noqa: E731
         w1 = w1.reshape(4, -1).T
         return linear_error(lambda a, f: fold(f(w1) @ a.reshape(4, -1)), tape["d_conv"], e_conv,
                             4 * overlap((27, 16), fold))[None]
@@ -275,7 +254,7 @@ class ReferenceRun:
     best: np.ndarray
 
 
-def _normalised_step(value: np.ndarray, gradient: np.ndarray, step: float) -> tuple[np.ndarray, float, bool]:
+def normalised_step(value: np.ndarray, gradient: np.ndarray, step: float) -> tuple[np.ndarray, float, bool]:
     """The release's `value += step / np.abs(g).mean() * g` with its NaN / zero-norm rules.
 
     The factor is float64 (Python float over float32 scalar in NumPy 1.x), cast to float32
@@ -329,7 +308,7 @@ def reference_step(nets: TinyNets, code: np.ndarray, *, act_layer: str, unit: in
     net_tape: dict = {}
     g = nets.classifier.backward(net_cache, act_layer, one_hot, net_tape)
     g_error = nets.classifier.backward_error(net_cache, net_errors, net_tape, act_layer, one_hot)
-    x, net_norm, moved = _normalised_step(cropped, g, step)
+    x, net_norm, moved = normalised_step(cropped, g, step)
     act = float(blob.flat[unit] if blob.ndim == 2 else blob[0, unit, xy, xy]) if moved else 0.0
     act_error = float(net_errors["blob"].flat[int(np.flatnonzero(one_hot)[0])]) if moved else 0.0
     difference = np.zeros_like(x0)
@@ -340,7 +319,7 @@ def reference_step(nets: TinyNets, code: np.ndarray, *, act_layer: str, unit: in
     gen_tape: dict = {}
     h = nets.generator.backward(gen_cache, difference, gen_tape)
     h_error = nets.generator.backward_error(gen_cache, gen_errors, gen_tape, difference, difference_error)
-    new_code, gen_norm, code_moved = _normalised_step(code, h, step)
+    new_code, gen_norm, code_moved = normalised_step(code, h, step)
     code_error = normalised_step_error(h, h_error, step, new_code) if code_moved else np.zeros(code.shape)
     if clip:
         new_code = np.clip(new_code, np.float32(-1), np.float32(1))
@@ -408,31 +387,3 @@ def assert_run_follows_reference(nets, start, codes, acts, net_norms, gen_norms,
                             gen_norms[iteration] if gen_norms is not None else reference.gen_norm)
         state = np.asarray(code, np.float32)
     assert_close("returned image", reference.crop, last_crop, reference.crop_error)
-
-
-
-def test_reference_gradients_match_finite_differences() -> None:
-    """The NumPy twins' backward passes are the gradients of their forward passes."""
-    gen_weights, net_weights = tiny_weights(3)
-    rng = np.random.default_rng(1)
-    code = rng.standard_normal((1, CODE_SIZE)).astype(np.float64)
-    direction = rng.standard_normal(code.shape)
-    probe = rng.standard_normal((1, 3, GEN_SIDE, GEN_SIDE))
-    gen_f64 = TinyGenerator({k: [w.astype(np.float64) for w in v] for k, v in gen_weights.items()})
-    _, cache = gen_f64.forward(code)
-    analytic = float((gen_f64.backward(cache, probe).astype(np.float64) * direction).sum())
-    eps = 1e-4
-    plus = (gen_f64.forward(code + eps * direction)[0].astype(np.float64) * probe).sum()
-    minus = (gen_f64.forward(code - eps * direction)[0].astype(np.float64) * probe).sum()
-    assert abs((plus - minus) / (2 * eps) - analytic) <= 1e-3 * max(1.0, abs(analytic))
-    image = rng.standard_normal((1, 3, NET_SIDE, NET_SIDE))
-    net_f64 = TinyClassifier({k: [w.astype(np.float64) for w in v] for k, v in net_weights.items()})
-    for end, unit_grad in (("fc8", np.eye(CLASSES)[[2]]), ("conv1", np.zeros((1, 4, 4, 4)))):
-        if end == "conv1":
-            unit_grad[0, 1, 2, 2] = 1
-        _, net_cache = net_f64.forward(image, end)
-        g = net_f64.backward(net_cache, end, unit_grad).astype(np.float64)
-        move = rng.standard_normal(image.shape)
-        value = lambda im: float((net_f64.forward(im, end)[0] * unit_grad).sum())  # noqa: E731
-        numeric = (value(image + eps * move) - value(image - eps * move)) / (2 * eps)
-        assert abs(numeric - float((g * move).sum())) <= 1e-3 * max(1.0, abs(numeric))
