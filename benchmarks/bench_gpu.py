@@ -70,7 +70,7 @@ def run(iters: int, batch: int, workdir: str, cpu_stand_in: bool = False) -> int
 
     def runner_for(size: int, provider: str) -> StepRunner:
         step_model = build_step_model(files, "fc8", size, "bound")
-        runner = StepRunner(step_model.model, providers=[provider, "CPUExecutionProvider"])
+        runner = StepRunner(step_model.model, weights=step_model.weights, providers=[provider, "CPUExecutionProvider"])
         runner.start(start_codes(size), np.arange(size) % 1000, np.zeros((size, 3, 227, 227), np.float32),
                      bounds())
         return runner

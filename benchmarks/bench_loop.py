@@ -124,7 +124,7 @@ class Stepper:
 
 def fused_stepper(files: NetFiles, batch: int, threads: int) -> Stepper:
     step_model = build_step_model(files, ACT_LAYER, batch, "bound")
-    runner = StepRunner(step_model.model, threads=threads)
+    runner = StepRunner(step_model.model, weights=step_model.weights, threads=threads)
 
     def reset() -> None:
         runner.start(start_codes(batch), np.arange(batch) % 1000,

@@ -35,7 +35,7 @@ from reproduce.conformance.runtimes import (RUNTIMES, OnnxRuntimePython,  # noqa
 from reproduce.inputs.bounds import load_bounds  # noqa: E402
 from reproduce.inputs.start_code import as_stored_code, random_start_code  # noqa: E402
 from reproduce.run.job import NetFiles, build_step_model  # noqa: E402
-from reproduce.step.weight_copies import merge_weight_copies  # noqa: E402
+from reproduce.step.graph import CodeMode  # noqa: E402
 
 DEMO = REPO / "models" / "demo"
 NETS = REPO / "models" / "nets"
@@ -69,10 +69,11 @@ def iteration_case(model: onnx.ModelProto, bound_file: Path | None) -> Case:
 
 def bench_size(size: str, runtimes: list[Runtime], repeat: int, workdir: Path) -> None:
     files, bound_file = net_files(size, workdir)
-    step = build_step_model(files, "fc8", 1, "bound").model
+    step_model = build_step_model(files, "fc8", 1, CodeMode.BOUND)
+    step = step_model.exported()
     path, shared_path = workdir / f"{size}_step.onnx", workdir / f"{size}_step_shared.onnx"
     save_onnx(step, str(path))
-    save_onnx(merge_weight_copies(step), str(shared_path))
+    save_onnx(step_model.exported(weight_copies=False), str(shared_path))
     case = iteration_case(step, bound_file)
     reference = OnnxRuntimePython().run(path, [case], workdir)[0]
     rows = [(OnnxRuntimePython(), path, "as exported"), (OnnxRuntimePython(), shared_path, "without weight copies"),

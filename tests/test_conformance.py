@@ -21,7 +21,7 @@ from reproduce.conformance.runtimes import RUNTIMES
 from reproduce.conformance.run import _samples
 from reproduce.conformance.states import State, quantities, reference_states, step_case
 from reproduce.step.rules import Schedule
-from reproduce.step.weight_copies import merge_weight_copies, separate_transposed_weights
+from reproduce.step.weight_copies import separate_transposed_weights
 from support.conformance import available_runtime, by_model, demo_setup, results_for
 from support.paths import REPO_ROOT
 
@@ -313,14 +313,25 @@ def test_act_max_runtime_openvino_writes_the_release_named_image(tmp_path):
     assert (tmp_path / "fc8_0003_03_0.99_8.0__0.png").is_file()
 
 
-def test_merging_the_copies_back_restores_one_initializer_per_weight_and_the_same_bits():
-    rng = np.random.default_rng(4)
-    feeds = {"x": rng.standard_normal((1, 32)).astype(np.float32),
-             "g": rng.standard_normal((1, 32)).astype(np.float32)}
-    original = _gemm_pair(32, 32)
-    copied = _gemm_pair(32, 32)
-    separate_transposed_weights(copied)
-    merged = merge_weight_copies(copied)
-    assert [t.name for t in merged.graph.initializer] == ["W"]
-    assert [node.input[1] for node in merged.graph.node] == ["W", "W"]
-    assert all(np.array_equal(a, b) for a, b in zip(_ort(original, feeds), _ort(merged, feeds)))
+def test_only_the_export_carries_weight_copies_and_both_forms_give_the_same_bits(demo_models):
+    """The step graph is built once, one initializer per weight (what ONNX Runtime runs in the
+    driver); StepModel.exported() is the one point that adds a copy per transposed reading of
+    a square weight (OpenVINO needs it), and ONNX Runtime gives both forms the same bits."""
+    from common.onnx_graph import attached
+    from reproduce.run.job import build_step_model
+    setup = demo_setup()
+    step_model = build_step_model(setup.nets, setup.act_layer, 1, setup.mode)
+    plain = attached(step_model.model, step_model.weights)
+    exported = step_model.exported()
+    plain_names = [t.name for t in plain.graph.initializer]
+    copies = [t.name for t in exported.graph.initializer if t.name not in plain_names]
+    assert copies and all(name.rsplit("/", 1)[0] in plain_names for name in copies)
+    assert step_model.exported(weight_copies=False).SerializeToString() == plain.SerializeToString()
+    image_shape = demo_models[1][2]
+    samples = _samples(setup, 1, image_shape)
+    feeds = {"code": samples.start_codes, "step": np.array(8.0), "unit": samples.units,
+             "l2": np.array(0.99), "active": np.ones(1, np.bool_),
+             "best": np.zeros((1, *image_shape), np.float32),
+             "lower": samples.bounds[0], "upper": samples.bounds[1]}
+    assert all(np.array_equal(a, b) for a, b in zip(_ort(plain, feeds), _ort(exported, feeds),
+                                                    strict=True))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reproduce.run.job import NetFiles, build_step_model, run_samples, unit_index
+from reproduce.run.job import NetFiles, build_step_model, run_samples
 from reproduce.step.rules import Schedule
 from reproduce.run.runner import StepRunner
 from support.tiny_nets import (CODE_SIZE, TinyClassifier, assert_close, assert_run_follows_reference,
@@ -44,8 +44,8 @@ CASES = [("fc8", 2, 0, "bound", 0.99), ("fc8", 4, 0, "none", 0.99), ("fc8", 0, 0
 def test_one_iteration_from_the_same_state_matches_numpy(nets, ort_threads, act_layer, unit, xy, mode, l2):
     """From each state of a reference run, one step gives the reference's next state."""
     step_model = build_step_model(files_of(nets), act_layer, 1, mode)
-    runner = StepRunner(step_model.model, threads=ort_threads)
-    flat = unit_index(step_model.shapes, act_layer, unit, xy)
+    runner = StepRunner(step_model.model, weights=step_model.weights, threads=ort_threads)
+    flat = step_model.shapes.act.flat_index(unit, xy)
     schedule = Schedule(6, 8.0, 1e-10, l2)
     bounds = BOUNDS if mode == "bound" else None
     reference = reference_run(nets, start_code(7), act_layer=act_layer, unit=unit, xy=xy, n_iters=6,
@@ -83,8 +83,8 @@ def test_batch_equals_each_sample_alone(nets, ort_threads):
                           [u for u, _ in samples], schedule, bounds=BOUNDS, record_codes=True,
                           threads=ort_threads)
     single_model = build_step_model(files_of(nets), "fc8", 1, "bound")
-    batch_runner = StepRunner(batch_model.model, threads=ort_threads)
-    alone_runner = StepRunner(single_model.model, threads=ort_threads)
+    batch_runner = StepRunner(batch_model.model, weights=batch_model.weights, threads=ort_threads)
+    alone_runner = StepRunner(single_model.model, weights=single_model.weights, threads=ort_threads)
     for iteration in range(6):
         states = np.stack([batched.codes[index][iteration - 1] if iteration else start_code(seed)[0]
                            for index, (_, seed) in enumerate(samples)])
@@ -123,7 +123,7 @@ def test_zero_gradient_stops_that_sample_only(dead_channel_nets):
     """Norm 0 → image unchanged, act 0, the code still bounded and decayed; early stop per sample."""
     nets = dead_channel_nets
     step_model = build_step_model(files_of(nets), "conv1", 2, "bound")
-    units = [unit_index(step_model.shapes, "conv1", unit, 1) for unit in (3, 1)]
+    units = [step_model.shapes.act.flat_index(unit, 1) for unit in (3, 1)]
     result = run_samples(step_model, np.concatenate([start_code(0), start_code(0)]), units,
                          Schedule(5, 8.0, 1e-10, 0.99), bounds=BOUNDS, record_codes=True)
     assert list(result.iterations) == [1, 5]
@@ -159,7 +159,7 @@ def test_loop_model_equals_the_driven_loop(nets, ort_threads):
     schedule = Schedule(5, 8.0, 1e-10, 0.99)
     driven = run_samples(step_model, codes, [2, 3], schedule, bounds=BOUNDS, record_codes=True,
                          threads=ort_threads)
-    session = ort.InferenceSession(build_loop_model(step_model.model).SerializeToString(),
+    session = ort.InferenceSession(build_loop_model(step_model.exported()).SerializeToString(),
                                    session_options(ort_threads), providers=["CPUExecutionProvider"])
     outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {
         "code": codes, "unit": np.array([2, 3]), "n_iters": np.array(5), "lr_start": np.array(8.0),
@@ -184,7 +184,7 @@ def test_nan_gradient_skips_the_update_and_reports_act_0_norm_1e_12(tmp_path):
                      layer_types={"conv1": "Convolution", "fc6": "InnerProduct", "fc8": "InnerProduct"})
     nets.classifier = TinyClassifier(weights)
     step_model = build_step_model(files_of(nets), "conv1", 1, "bound")
-    result = run_samples(step_model, start_code(0), [unit_index(step_model.shapes, "conv1", 3, 1)],
+    result = run_samples(step_model, start_code(0), [step_model.shapes.act.flat_index(3, 1)],
                          Schedule(5, 8.0, 1e-10, 0.99), bounds=BOUNDS, record_codes=True)
     reference = reference_run(nets, start_code(0), act_layer="conv1", unit=3, xy=1, n_iters=5,
                               lr_start=8.0, lr_end=1e-10, l2=0.99, bounds=BOUNDS)

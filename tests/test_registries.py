@@ -72,7 +72,7 @@ from converters.caffe.layers import register
 @register("TestOnlyStep", onnx_ops=("Greater", "Cast"))
 def step(graph, layer, bottoms):
     bottom = bottoms[0]
-    threshold = graph.constant(f"{layer.name}/threshold",
+    threshold = graph.const(f"{layer.name}/threshold",
                                np.float32(layer.param.threshold_param.threshold))
     above = graph.op("Greater", [bottom.name, threshold], bottom.shape, f"{layer.name}/above")
     return [graph.op("Cast", [above.name], bottom.shape, layer.name, to=TensorProto.FLOAT)]

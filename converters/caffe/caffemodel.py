@@ -35,7 +35,7 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from converters.caffe import schema
-from converters.caffe.files import CaffeError, read_bytes
+from converters.caffe.files import CaffeError, mapped_bytes
 from converters.caffe.protowire import (FIXED32, FIXED64, LENGTH, VARINT, WireError, fields,
                                         packed_varints, read_field)
 
@@ -266,7 +266,7 @@ def _entries(buffer: memoryview, source: str | os.PathLike) -> list[_LayerEntry]
 def read_caffemodel(path: str | os.PathLike) -> dict[str, tuple[list[np.ndarray], bool]]:
     """Layer name → (its blobs as float32 arrays shaped as stored, legacy dims?), for every
     layer of a caffemodel in any generation (V2 `layer`, V1 `layers`, V0 `layers { layer }`)."""
-    return parse_caffemodel(read_bytes(path, "caffemodel"), path)
+    return parse_caffemodel(mapped_bytes(path, "caffemodel"), path)
 
 
 def parse_caffemodel(data: bytes, source: str | os.PathLike = "<caffemodel>",

@@ -1,15 +1,15 @@
-"""The ONNX graph under construction while Caffe layers are converted one by one."""
+"""The ONNX graph under construction while Caffe layers are converted one by one: the
+toolkit's GraphBuilder (common.onnx_graph) plus each value's static shape, Caffe's dtypes and
+the in-place renaming of blob versions."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from onnx import ModelProto, NodeProto, TensorProto, helper
+import onnx
 
-from converters.naming import UniqueNames
-
-_ONNX_DTYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
+from common.onnx_graph import GraphBuilder, Weights
 
 
 @dataclass(frozen=True)
@@ -19,51 +19,35 @@ class Tensor:
     shape: tuple[int, ...]
 
 
-class GraphBuilder:
-    """Collects nodes and initializers with unique names; Caffe blob names stay reserved.
+class CaffeGraph(GraphBuilder):
+    """Nodes and initializers with unique names; Caffe blob names stay reserved.
 
     Initializers are written straight into `model.graph` (the ModelProto finally returned),
-    so the weights exist once in ONNX form, not once per intermediate container."""
+    so the weights exist once in ONNX form, not once per intermediate container; with
+    `weights` given they are detached instead (common.onnx_graph: the graph holds stubs)."""
 
     GLUE_OPS = ("Identity",)  # the op types rename_output adds on its own
 
     def __init__(self, reserved_names: set[str], dynamic_batch: bool = False,
-                 prototxt_batch: int | None = None):
-        self.model = ModelProto()
-        self.nodes: list[NodeProto] = []
+                 prototxt_batch: int | None = None, weights: Weights | None = None):
+        self.model = onnx.ModelProto()
+        super().__init__(reserved_names, initializers=self.model.graph.initializer,
+                         weights=weights)
         self.dynamic_batch = dynamic_batch
         # the batch the prototxt's inputs declare (None when they disagree or there are none)
         self.prototxt_batch = prototxt_batch
-        self._names = UniqueNames(reserved_names)
 
-    def fresh(self, hint: str) -> str:
-        """A name not used yet, `hint` itself if free, else `hint_2`, `hint_3`, ..."""
-        return self._names.fresh(hint)
-
-    def constant(self, hint: str, array: np.ndarray) -> str:
-        """Adds an initializer (float arrays stored as float32) and returns its name."""
+    def const(self, stem: str, array: np.ndarray, *, exact_name: bool = False) -> str:
+        """An initializer in Caffe's types: float arrays as float32, integers as int64."""
         array = np.asarray(array)
         array = array.astype(np.float32 if array.dtype.kind == "f" else np.int64, copy=False)
-        name = self.fresh(hint)
-        tensor = self.model.graph.initializer.add()
-        tensor.name, tensor.data_type = name, _ONNX_DTYPES[array.dtype]
-        tensor.dims.extend(array.shape)
-        tensor.raw_data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        return name
-
-    def drop_initializers_except(self, kept: set[str]) -> None:
-        """Removes initializers whose names are not in `kept`."""
-        initializers = self.model.graph.initializer
-        for index in reversed(range(len(initializers))):
-            if initializers[index].name not in kept:
-                del initializers[index]
+        return super().const(stem, array, exact_name=exact_name)
 
     def op(self, op_type: str, inputs: Sequence[str], shape: Sequence[int], hint: str,
            **attributes) -> Tensor:
         """Adds one single-output node; `shape` is its output's static shape."""
         output = self.fresh(hint)
-        self.nodes.append(helper.make_node(op_type, list(inputs), [output],
-                                           name=self.fresh(f"{hint}:{op_type}"), **attributes))
+        self.node(op_type, inputs, [output], self.fresh(f"{hint}:{op_type}"), **attributes)
         return Tensor(output, tuple(int(d) for d in shape))
 
     def reshape(self, source: Tensor, shape: Sequence[int], hint: str) -> Tensor:
@@ -74,7 +58,7 @@ class GraphBuilder:
             spec[0] = 0
         elif self.dynamic_batch:
             raise ValueError("this reshape changes the batch axis, which --batch dynamic needs kept")
-        target = self.constant(f"{hint}/shape", np.array(spec, dtype=np.int64))
+        target = self.ints(f"{hint}/shape", spec)
         return self.op("Reshape", [source.name, target], shape, hint)
 
     def rename_output(self, tensor: Tensor, new_name: str, first_node: int) -> Tensor:
@@ -89,6 +73,5 @@ class GraphBuilder:
                             if name == tensor.name:
                                 later.input[slot] = new_name
                     return Tensor(new_name, tensor.shape)
-        self.nodes.append(helper.make_node("Identity", [tensor.name], [new_name],
-                                           name=self.fresh(f"{new_name}:Identity")))
+        self.node("Identity", [tensor.name], [new_name], self.fresh(f"{new_name}:Identity"))
         return Tensor(new_name, tensor.shape)

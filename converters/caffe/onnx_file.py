@@ -14,39 +14,27 @@ import os
 import onnx
 
 from common.atomic import atomic_output
+from common.onnx_graph import copy_fields_except
 from converters.caffe.protowire import length_delimited_header
 
 _GRAPH_FIELD = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number
 _INITIALIZER_FIELD = onnx.GraphProto.DESCRIPTOR.fields_by_name["initializer"].number
 
 
-def _copy_fields(source, target, skip: str) -> None:
-    """Copies every set field of `source` except `skip` into `target` (same message type)."""
-    for field, value in source.ListFields():
-        if field.name == skip:
-            continue
-        if field.is_repeated:
-            getattr(target, field.name).extend(value)
-        elif field.message_type is not None:
-            getattr(target, field.name).CopyFrom(value)
-        else:
-            setattr(target, field.name, value)
-
-
 def save_onnx(model: onnx.ModelProto, path: str | os.PathLike) -> None:
     """Writes `model` to `path` atomically, one initializer at a time."""
     shell, graph = onnx.ModelProto(), onnx.GraphProto()
-    _copy_fields(model, shell, skip="graph")
-    _copy_fields(model.graph, graph, skip="initializer")
+    copy_fields_except(model, shell, skip="graph")
+    copy_fields_except(model.graph, graph, skip="initializer")
     graph_bytes = graph.SerializeToString()
     headers = [length_delimited_header(_INITIALIZER_FIELD, tensor.ByteSize())
                for tensor in model.graph.initializer]
     graph_size = len(graph_bytes) + sum(len(header) + tensor.ByteSize() for header, tensor
-                                        in zip(headers, model.graph.initializer))
+                                        in zip(headers, model.graph.initializer, strict=True))
     with atomic_output(path) as stream:
         stream.write(shell.SerializeToString())
         stream.write(length_delimited_header(_GRAPH_FIELD, graph_size))
         stream.write(graph_bytes)
-        for header, tensor in zip(headers, model.graph.initializer):
+        for header, tensor in zip(headers, model.graph.initializer, strict=True):
             stream.write(header)
             stream.write(tensor.SerializeToString())

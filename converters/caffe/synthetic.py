@@ -29,7 +29,7 @@ def synthetic_weights(prototxt: str | os.PathLike, seed: int = 0,
     net = load_caffe_net(prototxt)
 
     def make(layer: CaffeLayer, shapes: Sequence[tuple[int, ...]], roles: Sequence[str]):
-        return [_blob(rng, shape, role) for shape, role in zip(shapes, roles)]
+        return [_blob(rng, shape, role) for shape, role in zip(shapes, roles, strict=True)]
 
     with fill_missing_blobs(make):
         net_to_onnx(net, batch=batch)

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 import onnx
 from onnx import TensorProto, helper
-from tqdm import tqdm
 
+from common.onnx_graph import Weights, keep_initializers, live_nodes
+from common.progress import progress
 from converters.caffe.files import CaffeError
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import CONVERTERS, SUPPORTED_TYPES
 from converters.caffe.layers._params import check_blob_shape
 from converters.caffe.reader import CaffeLayer, CaffeNetModel, UnknownFieldError, load_caffe_net
@@ -74,15 +75,13 @@ def _value_info(tensor: Tensor, name: str, dynamic: bool) -> onnx.ValueInfoProto
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
 
 
-def _prune(graph: GraphBuilder, outputs: Sequence[str]) -> None:
-    """Drops nodes and initializers the requested outputs do not depend on."""
-    needed, kept = set(outputs), []
-    for node in reversed(graph.nodes):
-        if any(output in needed for output in node.output):
-            kept.append(node)
-            needed.update(node.input)
-    graph.nodes = kept[::-1]
-    graph.drop_initializers_except(needed)
+def _prune(graph: CaffeGraph, outputs: Sequence[str]) -> None:
+    """Drops nodes and initializers (and detached weights) the requested outputs do not need."""
+    graph.nodes, needed = live_nodes(graph.nodes, outputs)
+    keep_initializers(graph.model.graph, needed)
+    if graph.weights is not None:
+        for name in set(graph.weights) - needed:
+            del graph.weights[name]
 
 
 def _parse_batch(batch: int | str) -> tuple[int, bool]:
@@ -93,7 +92,7 @@ def _parse_batch(batch: int | str) -> tuple[int, bool]:
     return batch, False
 
 
-def _version_name(graph: GraphBuilder, blob: str, layer: CaffeLayer, final: bool,
+def _version_name(graph: CaffeGraph, blob: str, layer: CaffeLayer, final: bool,
                   input_names: set[str], wanted: Sequence[str]) -> str:
     """The ONNX name of the version of `blob` that `layer` writes (see the module docstring)."""
     if final and blob not in input_names:
@@ -111,7 +110,7 @@ def _prototxt_batch(layers: Sequence[CaffeLayer]) -> int | None:
     return batches.pop() if len(batches) == 1 else None
 
 
-def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
+def _convert_layer(net: CaffeNetModel, graph: CaffeGraph, layer: CaffeLayer,
                    bottoms: list[Tensor], first_node: int) -> list[Tensor]:
     """Runs the layer's converter (its blob counts are checked already), then checks its tops
     as Blob::Reshape does; a CaffeError gets the prototxt's name in front. The nodes it added
@@ -119,7 +118,10 @@ def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
     converter = CONVERTERS[layer.type]
     try:
         tops = converter.convert(graph, layer, bottoms)
-        for top_name, top in zip(layer.tops, tops):
+        if len(tops) != len(layer.tops):
+            raise RuntimeError(f"the {layer.type} converter returned {len(tops)} tops for the "
+                               f"{len(layer.tops)} tops of layer {layer.name}")
+        for top_name, top in zip(layer.tops, tops, strict=True):
             check_blob_shape(layer, f"top '{top_name}' shape", top.shape)
     except CaffeError as error:
         raise CaffeError(f"{net.prototxt}: {error}") from None
@@ -132,7 +134,7 @@ def _convert_layer(net: CaffeNetModel, graph: GraphBuilder, layer: CaffeLayer,
     return tops
 
 
-def _load(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | None) -> CaffeNetModel:
+def load_convertible_net(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | None) -> CaffeNetModel:
     """load_caffe_net; a field the schema lacks is reported as the layer of an unsupported
     type it belongs to, when the file has one (see reader.UnknownFieldError)."""
     try:
@@ -146,8 +148,10 @@ def _load(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | None) -> 
 
 
 def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | None = None,
-                batch: int | str = 1) -> onnx.ModelProto:
-    """Converts a loaded Caffe net; see caffe_to_onnx."""
+                batch: int | str = 1, weights: Weights | None = None) -> onnx.ModelProto:
+    """Converts a loaded Caffe net; see caffe_to_onnx. With `weights` (a dict to fill) the
+    learned blobs are detached: the model holds their stubs, `weights` their arrays
+    (common.onnx_graph), so the model is a few kilobytes whatever the net's size."""
     batch_size, dynamic = _parse_batch(batch)
     layers = _layers_until(net, end)
     known_blobs = {blob for layer in layers for blob in layer.tops}
@@ -168,13 +172,12 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
             raise CaffeError(f"--output {blob}: no blob of that name {where} ({net.prototxt})")
     layers = layers_needed_for(layers, wanted)
     last_writer = {top: index for index, layer in enumerate(layers) for top in layer.tops}
-    graph = GraphBuilder(known_blobs | {layer.name for layer in layers}, dynamic,
-                         _prototxt_batch(layers))
+    graph = CaffeGraph(known_blobs | {layer.name for layer in layers}, dynamic,
+                       _prototxt_batch(layers), weights)
     current: dict[str, Tensor] = {}
     graph_inputs: list[Tensor] = []
     input_names: set[str] = set()
-    for index, layer in enumerate(tqdm(layers, desc="caffe2onnx", unit="layer", disable=None,
-                                       leave=False)):
+    for index, layer in enumerate(progress(layers, desc="caffe2onnx", leave=False)):
         converter = CONVERTERS.get(layer.type)
         if converter is None:
             raise CaffeError(f"{net.prototxt}: {unsupported_type_message(layer.name, layer.type)}")
@@ -184,7 +187,7 @@ def net_to_onnx(net: CaffeNetModel, *, outputs: Sequence[str] = (), end: str | N
         if layer.type == "Input":
             tops = [Tensor(top.name, (batch_size, *top.shape[1:])) for top in tops]
             graph_inputs.extend(tops)
-        for blob, tensor in zip(layer.tops, tops):
+        for blob, tensor in zip(layer.tops, tops, strict=True):
             if layer.type != "Input":
                 tensor = graph.rename_output(tensor, _version_name(
                     graph, blob, layer, last_writer[blob] == index, input_names, wanted),
@@ -215,4 +218,4 @@ def caffe_to_onnx(prototxt: str | os.PathLike, caffemodel: str | os.PathLike | N
     end: cut the graph after this layer, as Caffe's forward(end=LAYER).
     batch: the batch size (replacing the inputs' first dimension) or "dynamic".
     """
-    return net_to_onnx(_load(prototxt, caffemodel), outputs=outputs, end=end, batch=batch)
+    return net_to_onnx(load_convertible_net(prototxt, caffemodel), outputs=outputs, end=end, batch=batch)

@@ -51,7 +51,7 @@ def layer_blobs(layer: CaffeLayer, expected_shapes: Sequence[Sequence[int]],
                          f"{len(layer.blobs)} blob(s), the prototxt implies "
                          f"{len(expected_shapes)} ({', '.join(roles)})")
     arrays = []
-    for blob, shape, role in zip(layer.blobs, expected_shapes, roles):
+    for blob, shape, role in zip(layer.blobs, expected_shapes, roles, strict=True):
         shape = tuple(int(d) for d in shape)
         stored = tuple(blob.shape)
         matches = (stored == _legacy_shape(shape) if layer.legacy_blob_shapes and len(shape) <= 4

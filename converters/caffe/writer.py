@@ -37,7 +37,7 @@ def _blob_message(array: np.ndarray, legacy_dims: bool, layer: str):
         return blob
     if data.ndim > 4:
         raise ValueError(f"layer {layer}: a {data.ndim}-D blob has no legacy 4-D layout")
-    for field, size in zip(_LEGACY_DIM_FIELDS, (1,) * (4 - data.ndim) + data.shape):
+    for field, size in zip(_LEGACY_DIM_FIELDS, (1,) * (4 - data.ndim) + data.shape, strict=True):
         setattr(blob, field, int(size))
     return blob
 

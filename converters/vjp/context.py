@@ -1,7 +1,9 @@
 """What a gradient rule may use: emit backward nodes, read forward shapes/types/constants.
 
 Rules see forward tensors by name (they stay in the same graph, so the backward reuses
-them) and add their own nodes through `GradContext.emit`; nothing else is mutable.
+them) and add their own nodes through `GradContext.emit` and constants through
+`GradContext.const` (both into the toolkit's GraphBuilder, common.onnx_graph); nothing else is
+mutable. `constant_value` reads a forward constant's value.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from common.errors import UserError
-from converters.naming import UniqueNames
+from common.onnx_graph import GraphBuilder, dims, np_dtype
 
 
 class VJPError(UserError, ValueError):
@@ -22,13 +24,6 @@ class VJPError(UserError, ValueError):
 def attributes(node: onnx.NodeProto) -> dict:
     """The node's attributes as plain Python values (defaults are applied by each rule)."""
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _static_shape(type_proto: onnx.TypeProto) -> tuple[int | None, ...] | None:
-    tensor_type = type_proto.tensor_type
-    if not tensor_type.HasField("shape"):
-        return None
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
 
 
 class GradContext:
@@ -43,41 +38,36 @@ class GradContext:
         self.types = types
         self.constants = constants
         self.opset = opset
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-        self._names = UniqueNames(taken_names)
+        self.graph = GraphBuilder(taken_names)  # the backward nodes and their constants
         self._shape_nodes: dict[str, str] = {}
         self.node_name = "vjp"
 
     # ---- names and nodes -------------------------------------------------------------
     def fresh(self, stem: str) -> str:
         """A tensor/node name not used anywhere in the graph yet."""
-        return self._names.fresh(stem)
+        return self.graph.fresh(stem)
 
     def emit(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1,
              **attrs) -> str | list[str]:
         """Appends one standard-domain node; returns its output name (a list if several)."""
         stem = f"{self.node_name}/{op_type}"
         outputs = [self.fresh(f"{stem}_out{i}") for i in range(n_outputs)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), outputs,
-                                           name=self.fresh(stem), **attrs))
+        self.graph.node(op_type, inputs, outputs, self.fresh(stem), **attrs)
         return outputs[0] if n_outputs == 1 else outputs
 
     def const(self, value, like: str | None = None, dtype=None) -> str:
-        """A new initializer holding `value` (element type of tensor `like`, or `dtype`)."""
+        """Creates an initializer holding `value` (element type of tensor `like`, or `dtype`)."""
         array = np.asarray(value, dtype=self.np_dtype(like) if like is not None else dtype)
-        name = self.fresh(f"{self.node_name}/const")
-        self.initializers.append(numpy_helper.from_array(array, name))
-        return name
+        return self.graph.const(f"{self.node_name}/const", array)
 
     def ints(self, values: Sequence[int]) -> str:
         """A 1-D int64 initializer (axes, pads, shapes, split sizes)."""
-        return self.const(np.asarray(list(values), dtype=np.int64))
+        return self.graph.ints(f"{self.node_name}/const", values)
 
     # ---- forward facts ---------------------------------------------------------------
     def shape(self, name: str) -> tuple[int | None, ...]:
         """Static shape of a forward tensor; None marks a dynamic dimension."""
-        shape = _static_shape(self.types[name]) if name in self.types else None
+        shape = dims(self.types[name]) if name in self.types else None
         if shape is None:
             raise VJPError(f"shape of tensor {name} is unknown (node {self.node_name}); "
                            "give the model static input ranks")
@@ -99,14 +89,15 @@ class GradContext:
         return self.types[name].tensor_type.elem_type
 
     def np_dtype(self, name: str) -> np.dtype:
-        return helper.tensor_dtype_to_np_dtype(self.elem_type(name))
+        return np_dtype(self.elem_type(name))
 
-    def constant(self, name: str) -> np.ndarray | None:
-        """Value of an initializer or Constant output; None when computed at run time."""
+    def constant_value(self, name: str) -> np.ndarray | None:
+        """Value of an initializer or Constant output; None when computed at run time (or a
+        detached weight: common.onnx_graph)."""
         return self.constants.get(name)
 
-    def required_constant(self, name: str, what: str) -> np.ndarray:
-        value = self.constant(name)
+    def required_constant_value(self, name: str, what: str) -> np.ndarray:
+        value = self.constant_value(name)
         if value is None:
             raise VJPError(f"node {self.node_name}: {what} ({name}) must be a constant "
                            "for its gradient")

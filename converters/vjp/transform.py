@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 
+from common.onnx_graph import constant_values, inferred_types, names_in, prune, standard_opset
 from converters.vjp.context import GradContext, VJPError
 from converters.vjp.rules import RULES
 
@@ -22,13 +22,6 @@ log = logging.getLogger(__name__)
 
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
                 onnx.TensorProto.BFLOAT16}
-
-
-def _default_opset(model: onnx.ModelProto) -> int:
-    for opset in model.opset_import:
-        if opset.domain in ("", "ai.onnx"):
-            return opset.version
-    raise VJPError("model imports no standard ONNX opset")
 
 
 def _promote_initializers(graph: onnx.GraphProto, wrt: Sequence[str]) -> None:
@@ -48,24 +41,9 @@ def _promote_initializers(graph: onnx.GraphProto, wrt: Sequence[str]) -> None:
 
 def _tensor_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        return inferred_types(model)
     except onnx.shape_inference.InferenceError as error:
         raise VJPError(f"shape inference failed: {str(error).splitlines()[0]}") from None
-    graph = inferred.graph
-    types = {v.name: v.type for v in [*graph.value_info, *graph.input, *graph.output]}
-    for init in graph.initializer:
-        types.setdefault(init.name, helper.make_tensor_type_proto(init.data_type, init.dims))
-    return types
-
-
-def _constants(graph: onnx.GraphProto) -> dict:
-    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.attribute:
-            value = helper.get_attribute_value(node.attribute[0])
-            values[node.output[0]] = (numpy_helper.to_array(value)
-                                      if isinstance(value, onnx.TensorProto) else np.array(value))
-    return values
 
 
 def _nodes_on_path(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str],
@@ -84,21 +62,6 @@ def _nodes_on_path(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str]
             needed.update(i for i in node.input if i in depends)
             on_path.append(node)
     return on_path, depends
-
-
-def _prune(graph: onnx.GraphProto) -> None:
-    """Drops nodes and initializers nothing downstream of the graph outputs uses."""
-    live = {o.name for o in graph.output}
-    kept = []
-    for node in reversed(graph.node):
-        if any(o in live for o in node.output):
-            kept.append(node)
-            live.update(i for i in node.input if i)
-    del graph.node[:]
-    graph.node.extend(reversed(kept))
-    used = [init for init in graph.initializer if init.name in live]
-    del graph.initializer[:]
-    graph.initializer.extend(used)
 
 
 def _check_request(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str],
@@ -128,6 +91,16 @@ def _check_request(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str]
             raise VJPError(f"the model already has a tensor named {name}")
 
 
+def _one_per_input(node: onnx.NodeProto, input_grads: Sequence[str | None]) -> list[str | None]:
+    """A rule's gradients, one per input the node has: a rule may list trailing optional inputs
+    the node leaves out (as None), never fewer gradients than the node has inputs."""
+    present = len(node.input)
+    if len(input_grads) < present or any(grad is not None for grad in input_grads[present:]):
+        raise VJPError(f"the {node.op_type} rule returned {len(input_grads)} gradients for the "
+                       f"{present} inputs of node {node.name}")
+    return list(input_grads[:present])
+
+
 def _accumulate(ctx: GradContext, contributions: list[str]) -> str:
     """A tensor feeding several consumers gets the sum of their gradients."""
     if len(contributions) == 1:
@@ -144,16 +117,16 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
     result = onnx.ModelProto()
     result.CopyFrom(model)
     graph = result.graph
-    opset = _default_opset(result)
+    opset = standard_opset(result)
+    if opset is None:
+        raise VJPError("model imports no standard ONNX opset")
     if opset < 13:
         raise VJPError(f"model opset {opset} is too old: build_vjp needs opset >= 13")
     _promote_initializers(graph, wrt)
     types = _tensor_types(result)
     _check_request(graph, wrt, of, types)
     on_path, depends = _nodes_on_path(graph, wrt, of, types)
-    taken = ({t for n in graph.node for t in [*n.input, *n.output, n.name]}
-             | set(types) | {i.name for i in graph.initializer})
-    ctx = GradContext(types, _constants(graph), taken, opset)
+    ctx = GradContext(types, constant_values(graph), names_in(graph) | set(types), opset)
 
     grads: dict[str, list[str]] = {name: [f"{name}_grad"] for name in of}
     for node in on_path:  # already in reverse topological order
@@ -165,7 +138,8 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
             raise VJPError(f"no gradient rule for op {node.op_type} (node {node.name})")
         ctx.node_name = node.name or node.output[0]
         input_grads = rule(ctx, node, output_grads)
-        for name, grad in zip(node.input, input_grads):
+        input_grads = _one_per_input(node, input_grads)
+        for name, grad in zip(node.input, input_grads, strict=True):
             if grad is not None and name in depends:
                 grads.setdefault(name, []).append(grad)
 
@@ -180,15 +154,15 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
         final.append(helper.make_node("Identity", [total], [f"{name}_grad"],
                                       name=ctx.fresh(f"vjp/{name}_grad")))
 
-    graph.node.extend(ctx.nodes + final)
-    graph.initializer.extend(ctx.initializers)
+    graph.node.extend(ctx.graph.nodes + final)
+    graph.initializer.extend(ctx.graph.initializers)
     for name in of:
         graph.input.append(onnx.ValueInfoProto(name=f"{name}_grad", type=types[name]))
     del graph.output[:]
     graph.output.extend(onnx.ValueInfoProto(name=name, type=types[name]) for name in of)
     graph.output.extend(onnx.ValueInfoProto(name=f"{name}_grad", type=types[name])
                         for name in wrt)
-    _prune(graph)
+    prune(graph)
     log.info("vjp: differentiated %d forward nodes on the wrt->of path; %d nodes in all",
              len(on_path), len(graph.node))
     return result

@@ -32,10 +32,11 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--batch_size {args.batch_size}: must be at least 1")
     job = job_from(args)
     step_model = build_step_model(job.nets, job.act_layer, args.batch_size, job.mode)
-    write_model(args.output, step_model.model)
-    print(f"wrote {args.output} (step graph, batch {args.batch_size}, mode {step_model.mode})")
+    exported = step_model.exported()
+    write_model(args.output, exported)
+    print(f"wrote {args.output} (step graph, batch {args.batch_size}, mode {step_model.mode.value})")
     if args.loop:
-        write_model(args.loop, build_loop_model(step_model.model))
+        write_model(args.loop, build_loop_model(exported))
         print(f"wrote {args.loop} (ONNX Loop over the step graph)")
     return 0
 

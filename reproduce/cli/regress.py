@@ -23,7 +23,8 @@ from reproduce.outputs.trace import TRACE_KEYS, read_trace
 from reproduce.regress.one_step import one_step_agreement
 from reproduce.regress.record import (ONE_STEP_RTOL, TRACE_FILE, Difference, compare_arrays,
                                       file_digest, numeric_stack, read_reference, write_reference)
-from reproduce.run.job import StepModels, unit_index
+from reproduce.run.job import StepModels
+from reproduce.step.graph import CodeMode
 from reproduce.run.runner import StepRunner, resolve_providers
 
 RESERVED = ("--output_dir", "--trace", "--units", "--seeds", "--debug", "--providers", "--threads")
@@ -67,12 +68,12 @@ def one_step_lines(args: argparse.Namespace, reference_trace: dict, providers: s
                    threads: int, rtol: float) -> list[Difference]:
     job = job_from(args)
     step_model = StepModels(job.nets, job.act_layer, job.mode).get(1)
-    bounds = load_bounds(job.bound, step_model.shapes.code_size) if job.mode == "bound" else None
-    runner = StepRunner(step_model.model, providers=resolve_providers(providers or None),
+    bounds = load_bounds(job.bound, step_model.shapes.code_size) if job.mode is CodeMode.BOUND else None
+    runner = StepRunner(step_model.model, weights=step_model.weights, providers=resolve_providers(providers or None),
                         threads=threads or None)
     (unit, _), = job.samples
     agreement = one_step_agreement(runner, step_model, reference_trace, job.schedule,
-                                   unit_index(step_model.shapes, job.act_layer, unit, job.xy),
+                                   step_model.shapes.act.flat_index(unit, job.xy),
                                    bounds)
     return [Difference("one iteration from the reference's state", agreement.within(rtol),
                        f"{agreement.iterations} iterations, max relative error act "

@@ -102,7 +102,7 @@ def check(runtime: Runtime, reference_runtime: Runtime, model: ModelUnderTest, c
         result.detail = str(failure)
         return result
     worst_case = None
-    for index, (answer, expected) in enumerate(zip(answers, reference)):
+    for index, (answer, expected) in enumerate(zip(answers, reference, strict=True)):
         shape_error = scan_shape_error(answer, expected["code"].shape) if model.kind == "loop" else ""
         if shape_error:
             result.status, result.detail = "differs", f"{cases[index].name}: {shape_error}"

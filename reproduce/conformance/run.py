@@ -18,7 +18,8 @@ from common.errors import UserError
 from reproduce.inputs.bounds import load_bounds
 from reproduce.inputs.start_code import as_stored_code, random_start_code
 from reproduce.run.job import (Job, NetFiles, StepModels, build_step_model, check_job,
-                               shared_start_code, unit_index)
+                               shared_start_code)
+from reproduce.step.graph import CodeMode
 from reproduce.step.loop_export import build_loop_model
 from reproduce.step.rules import Schedule
 
@@ -53,9 +54,9 @@ def setup_from_job(job: Job, iterations: Sequence[int]) -> Setup:
     codes = [shared if shared is not None else as_stored_code(random_start_code(seed, shapes.code_size))
              for _, seed in job.samples]
     return Setup(job.nets, job.act_layer, job.mode,
-                 [unit_index(shapes, job.act_layer, unit, job.xy) for unit, _ in job.samples],
+                 [shapes.act.flat_index(unit, job.xy) for unit, _ in job.samples],
                  np.concatenate(codes).astype(np.float32),
-                 load_bounds(job.bound, shapes.code_size) if job.mode == "bound" else None,
+                 load_bounds(job.bound, shapes.code_size) if job.mode is CodeMode.BOUND else None,
                  job.schedule, tuple(iterations))
 
 
@@ -70,8 +71,9 @@ def export_models(setup: Setup, batch: int, directory: Path) -> tuple[ModelUnder
     directory.mkdir(parents=True, exist_ok=True)
     step_model = build_step_model(setup.nets, setup.act_layer, batch, setup.mode)
     step_path, loop_path = directory / "step.onnx", directory / "loop.onnx"
-    save_onnx(step_model.model, str(step_path))
-    save_onnx(build_loop_model(step_model.model), str(loop_path))
+    exported = step_model.exported()
+    save_onnx(exported, str(step_path))
+    save_onnx(build_loop_model(exported), str(loop_path))
     return (ModelUnderTest("step", batch, step_path, step_path),
             ModelUnderTest("loop", batch, loop_path, step_path), step_model.shapes.net_input)
 

@@ -120,7 +120,7 @@ class OnnxRuntimePython(Runtime):
         options.log_severity_level = 3
         options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, self.optimization)
         session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        return lambda case: dict(zip(case.outputs, session.run(list(case.outputs), dict(case.feeds))))
+        return lambda case: dict(zip(case.outputs, session.run(list(case.outputs), dict(case.feeds)), strict=True))
 
 
 class OnnxRuntimePythonNoLayout(OnnxRuntimePython):
@@ -322,7 +322,7 @@ class Tract(Runtime):
 
         def run_case(case: Case) -> dict[str, np.ndarray]:
             values = runnable.run([np.asarray(case.feeds[name], order="C") for name in input_names])
-            by_name = dict(zip(output_names, (value.to_numpy() for value in values)))
+            by_name = dict(zip(output_names, (value.to_numpy() for value in values), strict=True))
             return {name: by_name[name] for name in case.outputs}
         return run_case
 
@@ -341,7 +341,7 @@ class ReferenceEvaluator(Runtime):
     def runner(self, model_path: Path) -> Callable[[Case], dict[str, np.ndarray]]:
         from onnx.reference import ReferenceEvaluator as Evaluator
         evaluator = Evaluator(str(model_path))
-        return lambda case: dict(zip(case.outputs, evaluator.run(list(case.outputs), dict(case.feeds))))
+        return lambda case: dict(zip(case.outputs, evaluator.run(list(case.outputs), dict(case.feeds)), strict=True))
 
 
 RUNTIMES: dict[str, type[Runtime]] = {

@@ -78,7 +78,7 @@ def write_collage(path: str | Path, images: Sequence[np.ndarray], labels: Sequen
         images = [image.repeat(factor, axis=0).repeat(factor, axis=1) for image in images]
     font = caption_font(scaled(FONT_SIZE, min(image.shape[1] for image in images)))
     panels = [labelled_panel(np.ascontiguousarray(image), label, font)
-              for image, label in zip(images, labels)]
+              for image, label in zip(images, labels, strict=True)]
     sheet = tile(panels, columns or len(panels))
     write_image_atomic(path, np.asarray(sheet))
     return Path(path)

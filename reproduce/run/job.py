@@ -31,11 +31,14 @@ from reproduce.inputs.start_code import as_stored_code, load_code_file, random_s
 from reproduce.outputs.images import to_saved_array
 from reproduce.run.loop import LoopResult, run_loop
 from reproduce.run.runner import StepRunner, resolve_providers
-from reproduce.step.graph import StepShapes, build_step_graph, step_shapes
+from common.onnx_graph import Weights, attached
+from reproduce.step.compose import prefixed
+from reproduce.step.graph import (GEN_PREFIX, NET_PREFIX, CodeMode, StepShapes, build_step_graph,
+                                  step_shapes)
 from reproduce.step.nets import generator_vjp, net_vjp
 from reproduce.step.onnx_net import OnnxNet, generated_size, onnx_net_vjp
 from reproduce.step.rules import Schedule
-from reproduce.step.weight_copies import merge_weight_copies
+from reproduce.step.weight_copies import separate_transposed_weights
 
 log = logging.getLogger(__name__)
 RUNTIMES = ("onnxruntime", "openvino")  # what runs the step graph (Job.runtime, act_max --runtime)
@@ -78,39 +81,48 @@ Start = np.ndarray | CodeFile | StartImage | None  # None: each seed's random co
 
 @dataclass(frozen=True)
 class StepModel:
-    """A built step graph and the shapes it was built for."""
+    """A built step graph, weight-free (common.onnx_graph), its weights and what it was built for."""
 
     model: onnx.ModelProto
+    weights: Weights
     shapes: StepShapes
-    mode: str
+    mode: CodeMode
+
+    def exported(self, *, weight_copies: bool = True) -> onnx.ModelProto:
+        """The self-contained model for files and for runtimes other than ONNX Runtime in this
+        process: weights embedded and, by default, the export's one option applied, a copy per
+        transposed reading of a square weight (reproduce.step.weight_copies)."""
+        model, weights = self.model, self.weights
+        if weight_copies:
+            model, weights = onnx.ModelProto(), dict(weights)
+            model.CopyFrom(self.model)
+            separate_transposed_weights(model, weights)
+        return attached(model, weights)
 
 
-def code_mode(clip: bool, bounded: bool) -> str:
-    """The step graph's code mode; the release's order: clip wins over bounds."""
-    if clip:
-        return "clip"
-    return "bound" if bounded else "none"
-
-
-def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: str) -> StepModel:
-    """Converts both nets (batch fixed), builds their VJP graphs and the fused step graph."""
+def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: CodeMode) -> StepModel:
+    """Converts both nets (batch fixed, weights detached), builds their VJP graphs and the fused
+    step graph."""
     with progress(total=3, desc=f"step graph ({act_layer}, batch {batch})", leave=False) as bar:
-        gen = generator_vjp(files.generator_definition, files.generator_weights,
-                            gen_in=files.gen_in, gen_out=files.gen_out, batch=batch)
+        gen, gen_weights = generator_vjp(files.generator_definition, files.generator_weights,
+                                         gen_in=files.gen_in, gen_out=files.gen_out, batch=batch)
         bar.update()
         if files.net_onnx is not None:
-            net, net_in = onnx_net_vjp(files.net_onnx, act_layer=act_layer, batch=batch,
-                                       generated=generated_size(gen, files.gen_out))
+            net, net_weights, net_in = onnx_net_vjp(files.net_onnx, act_layer=act_layer,
+                                                    batch=batch,
+                                                    generated=generated_size(gen, files.gen_out))
         else:
-            net, net_in = net_vjp(files.net_definition, files.net_weights, act_layer=act_layer,
-                                  batch=batch)
+            net, net_weights, net_in = net_vjp(files.net_definition, files.net_weights,
+                                               act_layer=act_layer, batch=batch)
         bar.update()
-        shapes = step_shapes(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
-                             act_layer=act_layer)
         model = build_step_graph(gen, net, gen_in=files.gen_in, gen_out=files.gen_out,
                                  net_in=net_in, act_layer=act_layer, mode=mode)
+        shapes = step_shapes(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
+                             act_layer=act_layer)
+        weights = {prefixed(GEN_PREFIX, name): array for name, array in gen_weights.items()}
+        weights.update((prefixed(NET_PREFIX, name), array) for name, array in net_weights.items())
         bar.update()
-    return StepModel(model, shapes, mode)
+    return StepModel(model, weights, shapes, CodeMode(mode))
 
 
 @dataclass
@@ -119,32 +131,13 @@ class StepModels:
 
     nets: NetFiles
     act_layer: str
-    mode: str
+    mode: CodeMode
     built: dict[int, StepModel] = field(default_factory=dict)
 
     def get(self, batch: int) -> StepModel:
         if batch not in self.built:
             self.built[batch] = build_step_model(self.nets, self.act_layer, batch, self.mode)
         return self.built[batch]
-
-
-def unit_index(shapes: StepShapes, act_layer: str, unit: int, xy: int) -> int:
-    """Flat index of the unit in the act layer's per-sample blob.
-
-    A 4-D blob (conv layers) selects channel `unit` at row xy, column xy, as the release's
-    `one_hot[:, unit, xy, xy]`; any other blob (fc layers) the flat index `unit`.
-    """
-    activation = shapes.activation
-    if len(activation) == 3:
-        channels, height, width = activation
-        if not 0 <= unit < channels:
-            raise UserError(f"--unit {unit}: out of range for layer {act_layer} ({channels} channels)")
-        if not (0 <= xy < height and xy < width):
-            raise UserError(f"--xy {xy}: out of range for layer {act_layer} ({height}×{width})")
-        return (unit * height + xy) * width + xy
-    if not 0 <= unit < shapes.units:
-        raise UserError(f"--unit {unit}: out of range for layer {act_layer} ({shapes.units} units)")
-    return unit
 
 
 def check_schedule(schedule: Schedule) -> None:
@@ -184,8 +177,8 @@ class Job:
         return cls(nets, act_layer, tuple(itertools.product(units, seeds)), schedule, **options)
 
     @property
-    def mode(self) -> str:
-        return code_mode(self.clip, bool(self.bound))
+    def mode(self) -> CodeMode:
+        return CodeMode.from_flags(self.clip, bool(self.bound))
 
     def chunks(self) -> list[tuple[int, int]]:
         """(first, size) of each batch."""
@@ -277,12 +270,12 @@ def run_samples(step_model: StepModel, start_codes: np.ndarray, unit_indices: Se
                          f"{step_model.shapes.batch}")
     if runtime == "openvino":
         from reproduce.run.openvino_runner import OpenVinoStepRunner
-        runner = OpenVinoStepRunner(step_model.model, threads=threads)
+        runner = OpenVinoStepRunner(step_model.exported(), threads=threads)
     else:
         if not isinstance(providers, list):
             providers = resolve_providers(providers)
-        # one initializer per weight again: ONNX Runtime is faster without the export's copies
-        runner = StepRunner(merge_weight_copies(step_model.model), providers=providers, threads=threads)
+        runner = StepRunner(step_model.model, weights=step_model.weights, providers=providers,
+                            threads=threads)
     return run_loop(runner, np.asarray(start_codes, np.float32),
                     np.asarray(unit_indices, np.int64), schedule, step_model.shapes.net_input,
                     bounds=bounds, record_codes=record_codes, record_stepped=record_stepped,
@@ -303,8 +296,8 @@ def iter_job(job: Job, models: StepModels | None = None) -> Iterator[list[Sample
     chunks = job.chunks()
     first_model = models.get(chunks[0][1])
     shapes = first_model.shapes
-    indices = [unit_index(shapes, job.act_layer, unit, job.xy) for unit, _ in job.samples]
-    bounds = load_bounds(job.bound, shapes.code_size) if job.mode == "bound" else None
+    indices = [shapes.act.flat_index(unit, job.xy) for unit, _ in job.samples]
+    bounds = load_bounds(job.bound, shapes.code_size) if job.mode is CodeMode.BOUND else None
     shared = shared_start_code(job.start, shapes.code_size)
     samples = [(unit, seed, shared if shared is not None
                 else as_stored_code(random_start_code(seed, shapes.code_size)))

@@ -7,6 +7,7 @@ per-sample activation and the two gradient norms cross to the host each iteratio
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,10 +66,18 @@ class StepReport:
 class StepRunner:
     """An ONNX Runtime session of the step graph plus the state it carries between iterations."""
 
-    def __init__(self, model: onnx.ModelProto | bytes, *, providers: list[str] | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(self, model: onnx.ModelProto | bytes, *, weights: Mapping[str, np.ndarray] | None = None,
+                 providers: list[str] | None = None, threads: int | None = None) -> None:
+        """`model` may be weight-free (common.onnx_graph); `weights` then holds the detached
+        arrays, which ONNX Runtime takes as external initializers (no serialised copy)."""
         serialized = model if isinstance(model, bytes) else model.SerializeToString()
-        self.session = ort.InferenceSession(serialized, session_options(threads),
+        options = session_options(threads)
+        # ONNX Runtime reads external initializers in place: they must outlive the session
+        self.weight_values = [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array))
+                              for array in (weights or {}).values()]
+        if weights:
+            options.add_external_initializers(list(weights), self.weight_values)
+        self.session = ort.InferenceSession(serialized, options,
                                             providers=providers or ["CPUExecutionProvider"])
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         self.input_names = {value.name for value in self.session.get_inputs()}
@@ -92,7 +101,7 @@ class StepRunner:
         if "lower" in self.input_names:
             if bounds is None:
                 raise ValueError("this step graph bounds the code; pass (lower, upper)")
-            for name, value in zip(("lower", "upper"), bounds):
+            for name, value in zip(("lower", "upper"), bounds, strict=True):
                 self.binding.bind_ortvalue_input(name, self._device_value(value.astype(np.float64)))
         self.set_active(np.ones(len(unit_indices), dtype=bool))
 
@@ -116,7 +125,7 @@ class StepRunner:
         self.binding.bind_output("stepped", self.device)
         bound_order.append("stepped")
         self.session.run_with_iobinding(self.binding)
-        values = dict(zip(bound_order, self.binding.get_outputs()))
+        values = dict(zip(bound_order, self.binding.get_outputs(), strict=True))
         self.state, self.spare = self.spare, self.state
         return StepReport(act=values["act"].numpy().copy(),
                           net_grad_norm=values["net_grad_norm"].numpy().copy(),

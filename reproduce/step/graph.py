@@ -3,7 +3,7 @@
 Composed from the generator's forward+VJP graph (`build_vjp(G, wrt=[feat], of=[deconv0])`)
 and the visualised net's forward+VJP graph cut at the activation layer
 (`build_vjp(N(end=L), wrt=[data], of=[L])`), joined by glue nodes that do exactly what the
-release's Python does between the Caffe calls (see ../shared/spec/dgn-am.md, "One run"):
+release's Python does between the Caffe calls (docs/method.md, "One run"):
 
 * `c = x0[:, :, top:top+h, left:left+w]`; `act = N_L(c)[unit]` (flat index per sample);
   the net's output gradient is the one-hot of that index.
@@ -15,34 +15,56 @@ release's Python does between the Caffe calls (see ../shared/spec/dgn-am.md, "On
 * The generator's output gradient is `x0' − x0`: `x − c` inside the crop window, zeros outside.
 * `h = dG/dcode ᵀ(x0' − x0)`; the same NaN/zero rules; `code' = code + float32(step/mean|h|) * h`
   in float32 (the release updates the float32 input blob in place).
-* mode "clip": `clip(code', −1, 1)` (float32); mode "bound": `min(max(code', lower), upper)` with
+* CodeMode.CLIP: `clip(code', −1, 1)` (float32); CodeMode.BOUND: `min(max(code', lower), upper)` with
   float64 bounds, so the code is float64 from here; then `code' *= l2` (the caller passes 1.0 when
   L2 is outside (0, 1)); float32 modes multiply by float32(l2), as NumPy does for a float32 array
   and a Python float; the bound mode multiplies in float64 and rounds to float32 at the end (the
   release's store into the float32 blob).
 * `active` (per sample, bool) freezes samples that stopped early: their code and image pass through.
 
-Inputs: code (B×K f32), step (f64 scalar), unit (B int64), l2 (f64 scalar), active (B bool),
-best (B×C×h×w f32), and in mode "bound" lower, upper (1×K f64).
+Inputs: code (B×K f32), step (f64 scalar), unit (B int64: the flat index of each sample's unit,
+reproduce.step.act_layer), l2 (f64 scalar), active (B bool), best (B×C×h×w f32), and with
+CodeMode.BOUND lower, upper (1×K f64).
 Outputs: new_code, act, net_grad_norm, gen_grad_norm (B f32), image (this iteration's crop, or
 `best` for inactive samples), stepped (the crop after the net's update, for debug images).
+
+The graph is built in four stages, each a function below: `_forward` (code → generator →
+crop → net → the unit's activation and the net's one-hot output gradient), `_backward` (the
+net's normalised image update and the generator's output gradient), `_update` (the code's
+normalised update, the code mode, L2, frozen samples) and `_outputs` (the graph's interface
+and the merge of the parts).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from reproduce.step.compose import merged_model, opset_of, prefixed
-from reproduce.step.weight_copies import separate_transposed_weights
+from common.onnx_graph import GraphBuilder, input_dims, opset_of
+from reproduce.step.act_layer import ActLayer
+from reproduce.step.compose import merged_model, prefixed
 
-MODES = ("none", "clip", "bound")
 ROW_ALIGNMENT = 16  # floats: 64 bytes, the widest vector ONNX Runtime's CPU kernels load
 GEN_PREFIX = "gen/"
 NET_PREFIX = "net/"
+
+
+class CodeMode(str, Enum):
+    """What happens to the code after its update, in the release's order: clip wins over bounds."""
+
+    NONE = "none"
+    CLIP = "clip"  # clip(code, -1, 1)
+    BOUND = "bound"  # min(max(code, lower), upper), float64 bounds
+
+    @classmethod
+    def from_flags(cls, clip: bool, bounded: bool) -> "CodeMode":
+        if clip:
+            return cls.CLIP
+        return cls.BOUND if bounded else cls.NONE
 
 
 @dataclass(frozen=True)
@@ -53,7 +75,12 @@ class StepShapes:
     code_size: int
     generated: tuple[int, ...]  # per sample C×S×S
     net_input: tuple[int, ...]  # per sample C×h×w
-    activation: tuple[int, ...]  # per sample shape of the act layer's blob
+    act: ActLayer  # the activated tensor (one sample's shape, the unit rule)
+
+    @property
+    def activation(self) -> tuple[int, ...]:
+        """One sample's shape of the act layer's tensor."""
+        return self.act.sample_shape
 
     @property
     def crop_offset(self) -> tuple[int, int]:
@@ -61,29 +88,14 @@ class StepShapes:
         return ((self.generated[1] - self.net_input[1]) // 2,
                 (self.generated[2] - self.net_input[2]) // 2)
 
-    @property
-    def units(self) -> int:
-        """Number of activation entries per sample (flat indices 0 … units−1)."""
-        return int(np.prod(self.activation))
-
-
-def _input_shape(model: onnx.ModelProto, name: str) -> tuple[int, ...]:
-    for value in model.graph.input:
-        if value.name == name:
-            dims = value.type.tensor_type.shape.dim
-            if any(not dim.HasField("dim_value") for dim in dims):
-                raise ValueError(f"input {name!r} has a symbolic dimension; build with a fixed batch")
-            return tuple(dim.dim_value for dim in dims)
-    raise ValueError(f"graph has no input {name!r}")
-
 
 def step_shapes(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str, gen_out: str,
                 net_in: str, act_layer: str) -> StepShapes:
     """Reads the batch, code size and blob shapes from the VJP graphs' inputs."""
-    code = _input_shape(gen_vjp, gen_in)
-    generated = _input_shape(gen_vjp, f"{gen_out}_grad")
-    net_input = _input_shape(net_vjp, net_in)
-    activation = _input_shape(net_vjp, f"{act_layer}_grad")
+    code = input_dims(gen_vjp, gen_in)
+    generated = input_dims(gen_vjp, f"{gen_out}_grad")
+    net_input = input_dims(net_vjp, net_in)
+    activation = input_dims(net_vjp, f"{act_layer}_grad")
     batches = {code[0], generated[0], net_input[0], activation[0]}
     if len(batches) != 1:
         raise ValueError(f"generator and net graphs disagree on the batch size: {sorted(batches)}")
@@ -92,24 +104,22 @@ def step_shapes(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: s
     if generated[1] != net_input[1] or generated[2] < net_input[2] or generated[3] < net_input[3]:
         raise ValueError(f"the generator's output {generated[1:]} cannot be cropped to the net's "
                          f"input {net_input[1:]}")
-    return StepShapes(code[0], code[1], generated[1:], net_input[1:], activation[1:])
+    return StepShapes(code[0], code[1], generated[1:], net_input[1:],
+                      ActLayer.of_tensor(act_layer, activation))
 
 
-class _Glue:
-    """Accumulates glue nodes and constants with unique names."""
+class _Glue(GraphBuilder):
+    """The glue nodes and constants; every name is under `step/` and chosen by the caller."""
 
     def __init__(self, opset: int) -> None:
+        super().__init__()
         self.opset = opset
-        self.nodes: list[onnx.NodeProto] = []
-        self.constants: list[onnx.TensorProto] = []
 
-    def const(self, name: str, value: np.ndarray) -> str:
-        self.constants.append(numpy_helper.from_array(np.asarray(value), f"step/{name}"))
-        return f"step/{name}"
+    def const(self, name: str, value: np.ndarray, *, exact_name: bool = True) -> str:
+        return super().const(f"step/{name}", np.asarray(value), exact_name=True)
 
     def op(self, op_type: str, inputs: list[str], output: str, **attributes) -> str:
-        self.nodes.append(helper.make_node(op_type, inputs, [output], name=f"step/{output}",
-                                           **attributes))
+        self.node(op_type, inputs, [output], f"step/{output}", **attributes)
         return output
 
     def reduce(self, op_type: str, value: str, axes: list[int], output: str) -> str:
@@ -180,29 +190,40 @@ class NormalisedUpdate(NamedTuple):
     per_sample_shape: str  # int64 shape [B, 1, ...] broadcasting a per-sample value over the value
 
 
-def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str = "feat",
-                     gen_out: str = "deconv0", net_in: str = "data", act_layer: str,
-                     mode: str = "bound") -> onnx.ModelProto:
-    """The step graph (see the module docstring) from the two VJP graphs."""
-    if mode not in MODES:
-        raise ValueError(f"mode {mode!r}: expected one of {MODES}")
-    shapes = step_shapes(gen_vjp, net_vjp, gen_in=gen_in, gen_out=gen_out, net_in=net_in,
-                         act_layer=act_layer)
+@dataclass(frozen=True)
+class _Blobs:
+    """The two parts' interface tensors under their merged names."""
+
+    gen_in: str
+    gen_out: str
+    net_in: str
+    act: str
+
+    @classmethod
+    def of(cls, gen_in: str, gen_out: str, net_in: str, act_layer: str) -> "_Blobs":
+        return cls(prefixed(GEN_PREFIX, gen_in), prefixed(GEN_PREFIX, gen_out),
+                   prefixed(NET_PREFIX, net_in), prefixed(NET_PREFIX, act_layer))
+
+
+class _Forward(NamedTuple):
+    crop: str  # this iteration's crop of the generated image (B×C×h×w)
+    act_raw: str  # the unit's activation, before the NaN/zero rules (B)
+    column_shape: str  # int64 [B, 1]
+
+
+def _forward(glue: _Glue, shapes: StepShapes, blobs: _Blobs) -> _Forward:
+    """code → generator input; the centre crop → net input; the unit's activation and the
+    one-hot output gradient of the act layer."""
     batch, top_left = shapes.batch, shapes.crop_offset
     height, width = shapes.net_input[1:]
-    glue = _Glue(max(opset_of(gen_vjp), opset_of(net_vjp)))
-    gen = lambda name: prefixed(GEN_PREFIX, name)  # noqa: E731
-    net = lambda name: prefixed(NET_PREFIX, name)  # noqa: E731
-
-    glue.op("Identity", ["code"], gen(gen_in))
-    crop = glue.op("Slice", [gen(gen_out),
+    glue.op("Identity", ["code"], blobs.gen_in)
+    crop = glue.op("Slice", [blobs.gen_out,
                              glue.const("crop_starts", np.array(top_left, np.int64)),
                              glue.const("crop_ends", np.array([top_left[0] + height,
                                                                top_left[1] + width], np.int64)),
                              glue.const("crop_axes", np.array([2, 3], np.int64))], "crop")
-    glue.op("Identity", [crop], net(net_in))
-
-    flat_act = glue.op("Reshape", [net(act_layer), glue.const("flat", np.array([batch, -1], np.int64))],
+    glue.op("Identity", [crop], blobs.net_in)
+    flat_act = glue.op("Reshape", [blobs.act, glue.const("flat", np.array([batch, -1], np.int64))],
                        "act_flat")
     column_shape = glue.const("column", np.array([batch, 1], np.int64))
     unit_column = glue.op("Reshape", [glue.op("Cast", ["unit"], "unit64", to=TensorProto.INT64),
@@ -210,56 +231,73 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
     act_raw = glue.op("Reshape", [glue.op("GatherElements", [flat_act, unit_column], "act_picked",
                                           axis=1), glue.const("batch", np.array([batch], np.int64))],
                       "act_raw")
-    positions = glue.const("positions", np.arange(shapes.units, dtype=np.int64).reshape(1, -1))
+    positions = glue.const("positions", np.arange(shapes.act.size, dtype=np.int64).reshape(1, -1))
     one_hot = glue.op("Cast", [glue.op("Equal", [positions, unit_column], "one_hot_bool")],
                       "one_hot_flat", to=TensorProto.FLOAT)
     glue.op("Reshape", [one_hot, glue.const("act_shape", np.array((batch,) + shapes.activation,
                                                                   np.int64))],
-            net(f"{act_layer}_grad"))
+            f"{blobs.act}_grad")
+    return _Forward(crop, act_raw, column_shape)
 
-    net_update = glue.normalised_update(crop, net(f"{net_in}_grad"), "step",
+
+def _backward(glue: _Glue, shapes: StepShapes, blobs: _Blobs, forward: _Forward) -> NormalisedUpdate:
+    """The net's update of the crop (and the reported act and norm), and the generator's output
+    gradient `x0' − x0`: the change inside the crop window, zeros outside."""
+    batch, top_left = shapes.batch, shapes.crop_offset
+    height, width = shapes.net_input[1:]
+    net_update = glue.normalised_update(forward.crop, f"{blobs.net_in}_grad", "step",
                                         int(np.prod(shapes.net_input)), [batch, 1, 1, 1], "net")
-    stepped = net_update.updated
     zero = glue.const("act_zero", np.float32(0))
     # act is 0 where the net's gradient norm was NaN or 0 (the release returns act 0 for both)
     glue.op("Where", [net_update.is_zero, zero,
-                      glue.op("Where", [net_update.is_nan, zero, act_raw], "act_if_finite")], "act")
+                      glue.op("Where", [net_update.is_nan, zero, forward.act_raw], "act_if_finite")],
+            "act")
     glue.op("Identity", [net_update.norm], "net_grad_norm")
-    glue.op("Identity", [stepped], "stepped")
+    glue.op("Identity", [net_update.updated], "stepped")
     pads = [0, 0, top_left[0], top_left[1], 0, 0,
             shapes.generated[1] - top_left[0] - height, shapes.generated[2] - top_left[1] - width]
-    glue.op("Pad", [glue.op("Sub", [stepped, crop], "image_change"),
-                    glue.const("pads", np.array(pads, np.int64))], gen(f"{gen_out}_grad"))
+    glue.op("Pad", [glue.op("Sub", [net_update.updated, forward.crop], "image_change"),
+                    glue.const("pads", np.array(pads, np.int64))], f"{blobs.gen_out}_grad")
+    return net_update
 
-    gen_update = glue.normalised_update("code", gen(f"{gen_in}_grad"), "step", shapes.code_size,
-                                        [batch, 1], "gen")
+
+def _update(glue: _Glue, shapes: StepShapes, blobs: _Blobs, forward: _Forward,
+            net_update: NormalisedUpdate, mode: CodeMode) -> None:
+    """The code's normalised update, the code mode, L2; samples no longer active keep their
+    code and image."""
+    gen_update = glue.normalised_update("code", f"{blobs.gen_in}_grad", "step", shapes.code_size,
+                                        [shapes.batch, 1], "gen")
     code = gen_update.updated
     glue.op("Identity", [gen_update.norm], "gen_grad_norm")
-    if mode == "bound":
+    if mode is CodeMode.BOUND:
         code64 = glue.op("Cast", [code], "code64", to=TensorProto.DOUBLE)
         bounded = glue.op("Min", [glue.op("Max", [code64, "lower"], "code_above"), "upper"],
                           "code_bounded")
         decayed = glue.op("Cast", [glue.op("Mul", [bounded, "l2"], "code_decayed64")],
                           "code_decayed", to=TensorProto.FLOAT)
     else:
-        if mode == "clip":
+        if mode is CodeMode.CLIP:
             code = glue.op("Clip", [code, glue.const("clip_low", np.float32(-1)),
                                     glue.const("clip_high", np.float32(1))], "code_clipped")
         decayed = glue.op("Mul", [code, glue.op("Cast", ["l2"], "l2_32", to=TensorProto.FLOAT)],
                           "code_decayed")
-    active_code = glue.op("Reshape", ["active", column_shape], "active_column")
+    active_code = glue.op("Reshape", ["active", forward.column_shape], "active_column")
     glue.op("Where", [active_code, decayed, "code"], "new_code")
     active_image = glue.op("Reshape", ["active", net_update.per_sample_shape], "active_image")
-    glue.op("Where", [active_image, crop, "best"], "image")
+    glue.op("Where", [active_image, forward.crop, "best"], "image")
 
-    f32, f64 = TensorProto.FLOAT, TensorProto.DOUBLE
+
+def _outputs(glue: _Glue, shapes: StepShapes, gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto,
+             mode: CodeMode) -> onnx.ModelProto:
+    """The step graph's inputs and outputs (module docstring) and the merged model."""
+    batch, f32, f64 = shapes.batch, TensorProto.FLOAT, TensorProto.DOUBLE
     inputs = [helper.make_tensor_value_info("code", f32, [batch, shapes.code_size]),
               helper.make_tensor_value_info("step", f64, []),
               helper.make_tensor_value_info("unit", TensorProto.INT64, [batch]),
               helper.make_tensor_value_info("l2", f64, []),
               helper.make_tensor_value_info("active", TensorProto.BOOL, [batch]),
               helper.make_tensor_value_info("best", f32, [batch, *shapes.net_input])]
-    if mode == "bound":
+    if mode is CodeMode.BOUND:
         inputs += [helper.make_tensor_value_info(name, f64, [1, shapes.code_size])
                    for name in ("lower", "upper")]
     outputs = [helper.make_tensor_value_info("new_code", f32, [batch, shapes.code_size])]
@@ -267,11 +305,23 @@ def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_
                 for name in ("act", "net_grad_norm", "gen_grad_norm")]
     outputs += [helper.make_tensor_value_info(name, f32, [batch, *shapes.net_input])
                 for name in ("image", "stepped")]
-    model = merged_model([(gen_vjp.graph, GEN_PREFIX), (net_vjp.graph, NET_PREFIX)], glue.nodes,
-                         glue.constants, inputs, outputs, opset=glue.opset,
-                         ir_version=max(gen_vjp.ir_version, net_vjp.ir_version),
-                         name=f"dgn_am_step_{act_layer}_{mode}")
-    # Export choice (reproduce.step.weight_copies): a square weight read by a forward op and,
-    # transposed, by its backward op gets one initializer per reading (OpenVINO mishandles one).
-    separate_transposed_weights(model)
-    return model
+    return merged_model([(gen_vjp.graph, GEN_PREFIX), (net_vjp.graph, NET_PREFIX)], glue.nodes,
+                        glue.initializers, inputs, outputs, opset=glue.opset,
+                        ir_version=max(gen_vjp.ir_version, net_vjp.ir_version),
+                        name=f"dgn_am_step_{shapes.act.name}_{mode.value}")
+
+
+def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str = "feat",
+                     gen_out: str = "deconv0", net_in: str = "data", act_layer: str,
+                     mode: CodeMode = CodeMode.BOUND) -> onnx.ModelProto:
+    """The step graph (see the module docstring) from the two VJP graphs, which may be
+    weight-free (common.onnx_graph): the step graph then holds the same stubs, prefixed."""
+    mode = CodeMode(mode)
+    shapes = step_shapes(gen_vjp, net_vjp, gen_in=gen_in, gen_out=gen_out, net_in=net_in,
+                         act_layer=act_layer)
+    glue = _Glue(max(opset_of(gen_vjp), opset_of(net_vjp)))
+    blobs = _Blobs.of(gen_in, gen_out, net_in, act_layer)
+    forward = _forward(glue, shapes, blobs)
+    net_update = _backward(glue, shapes, blobs, forward)
+    _update(glue, shapes, blobs, forward, net_update, mode)
+    return _outputs(glue, shapes, gen_vjp, net_vjp, mode)

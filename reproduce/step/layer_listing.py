@@ -79,9 +79,9 @@ def onnx_candidates(path: str | Path, input_name: str | None = None,
     `size` (H, W) is needed when the model's input size is symbolic."""
     from onnx import TensorProto
 
-    from reproduce.step.onnx_net import (depending_on, image_input, inferred_types,
-                                         load_onnx_model, static_shape, with_fixed_input)
-    model = load_onnx_model(path, flag="NET")
+    from common.onnx_graph import detach_weights, fixed_dims, inferred_types
+    from reproduce.step.onnx_net import depending_on, image_input, load_onnx_model, with_fixed_input
+    model, _ = detach_weights(load_onnx_model(path, flag="NET"))
     value = image_input(model, input_name, path)
     model, _ = with_fixed_input(model, value.name, 1, size, path)
     types = inferred_types(model)
@@ -91,7 +91,7 @@ def onnx_candidates(path: str | Path, input_name: str | None = None,
         if type_proto is None or type_proto.tensor_type.elem_type not in (TensorProto.FLOAT,
                                                                          TensorProto.DOUBLE):
             continue
-        shape = static_shape(type_proto)
+        shape = fixed_dims(type_proto)
         if shape is not None:
             candidates.append(Candidate(name, shape))
     return candidates

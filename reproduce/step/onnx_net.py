@@ -32,11 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from common.errors import UserError
+from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
+                               inferred_types, names_in, standard_opset)
 from converters.caffe.to_onnx import OPSET as CAFFE_OPSET
-from converters.naming import UniqueNames
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
@@ -122,14 +123,6 @@ class OnnxNet:
 
 # ---------------------------------------------------------------------------- loading
 
-def standard_opset(model: onnx.ModelProto) -> int | None:
-    """The model's standard-domain opset version (None if it imports none)."""
-    for entry in model.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            return entry.version
-    return None
-
-
 def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelProto:
     """The checked model at opset STEP_OPSET; a UserError naming the flag and file when it is
     missing, not an ONNX model, fails onnx's checker, or cannot be converted to that opset."""
@@ -163,16 +156,10 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def data_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """Graph inputs that are not initializers."""
-    initializers = {tensor.name for tensor in model.graph.initializer}
-    return [value for value in model.graph.input if value.name not in initializers]
-
-
 def image_input(model: onnx.ModelProto, name: str | None, path: str | Path) -> onnx.ValueInfoProto:
     """The net's image input: named by --net_input, or the only data input; it must be a
     float32 N×3×H×W tensor and the model's only data input."""
-    inputs = data_inputs(model)
+    inputs = data_inputs(model.graph)
     names = [value.name for value in inputs]
     if name is not None and name not in names:
         raise UserError(f"--net_input {name}: not an input of {path} (inputs: {', '.join(names)})")
@@ -220,7 +207,7 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
         if static[axis] is not None and static[axis] != side:
             raise UserError(f"--net_input_size {size[0]} {size[1]}: the model's input {input_name} "
                             f"is {static[2]}×{static[3]}")
-    for dim, new_value in zip(dims, (batch, 3, size[0], size[1])):
+    for dim, new_value in zip(dims, (batch, 3, size[0], size[1]), strict=True):
         dim.Clear()
         dim.dim_value = new_value
     del fixed.graph.value_info[:]
@@ -232,31 +219,11 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
         raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
                         f"({_first_line(error)})") from None
     for value in fixed.graph.value_info:
-        shape = static_shape(value.type)
+        shape = fixed_dims(value.type)
         if shape is not None and min(shape, default=1) < 1:
             raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} "
                             f"input (tensor {value.name} would be {'x'.join(map(str, shape))})")
     return fixed, size
-
-
-def inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
-    """Every named tensor's type after shape inference (the model must be inferred already)."""
-    graph = model.graph
-    types = {value.name: value.type for value in [*graph.input, *graph.value_info, *graph.output]}
-    for tensor in graph.initializer:
-        types.setdefault(tensor.name, helper.make_tensor_type_proto(tensor.data_type, tensor.dims))
-    return types
-
-
-def static_shape(type_proto: onnx.TypeProto) -> tuple[int, ...] | None:
-    """The tensor's shape when every dimension is known, else None."""
-    tensor_type = type_proto.tensor_type
-    if not tensor_type.HasField("shape"):
-        return None
-    dims = tensor_type.shape.dim
-    if any(not dim.HasField("dim_value") for dim in dims):
-        return None
-    return tuple(dim.dim_value for dim in dims)
 
 
 def depending_on(model: onnx.ModelProto, source: str) -> list[str]:
@@ -274,25 +241,17 @@ def depending_on(model: onnx.ModelProto, source: str) -> list[str]:
 
 # ---------------------------------------------------------------------------- the adapter
 
-class _AdapterBuilder:
-    """Nodes and constants of the adapter, every name under ADAPTER_PREFIX and unused."""
+class _AdapterBuilder(GraphBuilder):
+    """The adapter's nodes and constants, every name under ADAPTER_PREFIX and unused."""
 
-    def __init__(self, taken: set[str]) -> None:
-        self.names = UniqueNames(taken)
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-
-    def const(self, stem: str, value: np.ndarray) -> str:
-        name = self.names.fresh(ADAPTER_PREFIX + stem)
-        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
+    def const(self, stem: str, array: np.ndarray, *, exact_name: bool = False) -> str:
+        return super().const(ADAPTER_PREFIX + stem, array, exact_name=exact_name)
 
     def op(self, op_type: str, inputs: list[str], stem: str, output: str | None = None,
            **attributes) -> str:
-        output = output or self.names.fresh(ADAPTER_PREFIX + stem)
-        self.nodes.append(helper.make_node(op_type, inputs, [output],
-                                           name=self.names.fresh(ADAPTER_PREFIX + stem + "_node"),
-                                           **attributes))
+        output = output or self.fresh(ADAPTER_PREFIX + stem)
+        self.node(op_type, inputs, [output], self.fresh(ADAPTER_PREFIX + stem + "_node"),
+                  **attributes)
         return output
 
 
@@ -324,12 +283,8 @@ def with_input_adapter(model: onnx.ModelProto, input_name: str, adapter: InputAd
     resize = net_size != (crop, crop)
     if not steps and not resize:
         return model, input_name
-    graph = model.graph
-    taken = ({t for node in graph.node for t in (*node.input, *node.output, node.name)}
-             | {v.name for v in (*graph.input, *graph.output, *graph.value_info)}
-             | {t.name for t in graph.initializer})
-    build = _AdapterBuilder(taken)
-    crop_name = build.names.fresh(ADAPTER_PREFIX + "crop")
+    build = _AdapterBuilder(names_in(model.graph))
+    crop_name = build.fresh(ADAPTER_PREFIX + "crop")
     last = crop_name
     final_index = len(steps) - (0 if resize else 1)
     for index, (op_type, constant) in enumerate(steps):
@@ -374,7 +329,7 @@ def cut_at(model: onnx.ModelProto, tensor: str, path: str | Path) -> onnx.ModelP
     if type_proto is None or type_proto.tensor_type.elem_type not in (TensorProto.FLOAT,
                                                                      TensorProto.DOUBLE):
         raise UserError(f"--act_layer {tensor}: not a floating-point tensor in {path}")
-    if static_shape(type_proto) is None:
+    if fixed_dims(type_proto) is None:
         raise UserError(f"--act_layer {tensor}: its shape is not known statically in {path}")
     cut = onnx.ModelProto()
     cut.CopyFrom(model)
@@ -383,13 +338,13 @@ def cut_at(model: onnx.ModelProto, tensor: str, path: str | Path) -> onnx.ModelP
     return cut
 
 
-def prepared_net(net: OnnxNet, batch: int) -> tuple[onnx.ModelProto, str, tuple[int, int]]:
-    """The checked model with its image input fixed at `batch` (no adapter yet): the model,
-    the input name and the net's input size (H, W)."""
-    model = load_onnx_model(net.path)
+def prepared_net(net: OnnxNet, batch: int) -> tuple[onnx.ModelProto, Weights, str, tuple[int, int]]:
+    """The checked model, weight-free (common.onnx_graph), with its image input fixed at
+    `batch` (no adapter yet): the model, its weights, the input name and the net's input size."""
+    model, weights = detach_weights(load_onnx_model(net.path))
     value = image_input(model, net.input_name, net.path)
     model, size = with_fixed_input(model, value.name, batch, net.adapter.size, net.path)
-    return model, value.name, size
+    return model, weights, value.name, size
 
 
 def generated_size(gen_vjp: onnx.ModelProto, gen_out: str) -> tuple[int, int]:
@@ -402,23 +357,23 @@ def generated_size(gen_vjp: onnx.ModelProto, gen_out: str) -> tuple[int, int]:
 
 
 def onnx_net_vjp(net: OnnxNet, *, act_layer: str, batch: int,
-                 generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, str]:
-    """The adapter + the net cut at tensor `act_layer`, with its VJP w.r.t. the crop, and the
-    crop input's name (the contract of `reproduce.step.nets.net_vjp`). `generated`: the
-    generator's image size, which the crop must fit in."""
+                 generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, Weights, str]:
+    """The adapter + the net cut at tensor `act_layer`, with its VJP w.r.t. the crop (weight-free),
+    its weights and the crop input's name (the contract of `reproduce.step.nets.net_vjp`).
+    `generated`: the generator's image size, which the crop must fit in."""
     from converters.vjp.transform import build_vjp
     if net.crop < 1:
         raise UserError(f"--crop_size {net.crop}: must be at least 1")
     if generated is not None and (net.crop > generated[0] or net.crop > generated[1]):
         raise UserError(f"--crop_size {net.crop}: larger than the generator's "
                         f"{generated[0]}×{generated[1]} image")
-    model, input_name, size = prepared_net(net, batch)
+    model, weights, input_name, size = prepared_net(net, batch)
     model = cut_at(model, act_layer, net.path)
     if act_layer not in depending_on(model, input_name):
         raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
                         f"of {net.path}")
     model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, net.crop, size)
     try:
-        return build_vjp(model, wrt=[crop_input], of=[act_layer]), crop_input
+        return build_vjp(model, wrt=[crop_input], of=[act_layer]), weights, crop_input
     except UserError as error:  # VJPError: an op without a rule, a tensor off the path
         raise UserError(f"--net_onnx {net.path}: {error}") from None

@@ -9,14 +9,18 @@ conv4, 384 → 384 in 2 groups, weight 384×192×3×3): it gives the backward op
 the forward op's (transposed) weight, so the gradient is wrong (a two-node Gemm or Conv +
 ConvTranspose model reproduces it; non-square weights are unaffected). Giving each reading of such
 a weight its own initializer avoids it, so the exported step graph (and the Loop model) carries
-the copies. ONNX Runtime runs either form bit-identically but streams more bytes with the copies
-(measured 5-12 % slower per iteration on this project's 2-core CI-class CPU, interleaved runs;
-benchmarks/bench_runtimes.py): the Python driver therefore gives ONNX Runtime the merged graph
-(`merge_weight_copies`), so only the file carries the copies.
+the copies. It is the one export option of the step graph, applied at one point:
+`reproduce.run.job.StepModel.exported()` (what export_step, conformance, the browser page's site
+and the OpenVINO runner use). ONNX Runtime in the Python driver runs the graph as it is built,
+one initializer per weight: either form gives it the same bits, and without the copies it streams
+fewer bytes (measured 5-12 % faster per iteration on this project's 2-core CI-class CPU,
+benchmarks/bench_runtimes.py).
 """
 from __future__ import annotations
 
 import onnx
+
+from common.onnx_graph import Weights, is_detached
 
 # How an op reads its weight input (index 1): ops with different keys read it transposed.
 _READINGS = {"Gemm": lambda node: f"Gemm_transB{_attribute(node, 'transB', 0)}",
@@ -40,9 +44,10 @@ def _square(tensor: onnx.TensorProto, readers: list[onnx.NodeProto]) -> bool:
     return tensor.dims[0] == tensor.dims[1] * group
 
 
-def separate_transposed_weights(model: onnx.ModelProto) -> int:
+def separate_transposed_weights(model: onnx.ModelProto, weights: Weights | None = None) -> int:
     """Gives each further reading of a square weight initializer its own copy, in place (main
-    graph); returns the number of copies added. See the module docstring for why."""
+    graph); returns the number of copies added. A detached weight's copy is another stub whose
+    entry in `weights` is the same array (common.onnx_graph). See the module docstring for why."""
     graph = model.graph
     initializers = {tensor.name: tensor for tensor in graph.initializer}
     readings: dict[str, dict[str, list[onnx.NodeProto]]] = {}
@@ -59,27 +64,9 @@ def separate_transposed_weights(model: onnx.ModelProto) -> int:
             copy.CopyFrom(initializers[name])
             copy.name = f"{name}/{reading}"
             graph.initializer.append(copy)
+            if is_detached(copy):
+                weights[copy.name] = weights[name]
             for node in nodes:
                 node.input[1] = copy.name
             copies += 1
     return copies
-
-
-def merge_weight_copies(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The inverse for ONNX Runtime: a copy of `model` whose readers of a weight copy read the
-    original again (one initializer per weight). ONNX Runtime runs it bit-identically and, on a
-    shared CPU, measured 5–12 % faster (fewer bytes to stream); the Python driver uses it."""
-    merged = onnx.ModelProto()
-    merged.CopyFrom(model)
-    names = {tensor.name for tensor in merged.graph.initializer}
-    readings = {"Gemm_transB0", "Gemm_transB1", "Conv", "ConvTranspose"}  # _READINGS' keys
-    originals = {name: name.rsplit("/", 1)[0] for name in names
-                 if "/" in name and name.rsplit("/", 1)[0] in names and name.rsplit("/", 1)[1] in readings}
-    if not originals:
-        return merged
-    for node in merged.graph.node:
-        node.input[:] = [originals.get(name, name) for name in node.input]
-    kept = [tensor for tensor in merged.graph.initializer if tensor.name not in originals]
-    del merged.graph.initializer[:]
-    merged.graph.initializer.extend(kept)
-    return merged

@@ -67,5 +67,5 @@ def run_batch(batch: Batch, setup: RunSetup, models: StepModels, executor: str) 
               "executor": executor, "batch_size": len(batch.samples), "built": int(built),
               "convert_s": converted - started,
               "batch_s": finished - converted}
-    rows = [{**result_row(key, result), **shared} for key, result in zip(batch.keys(), results)]
+    rows = [{**result_row(key, result), **shared} for key, result in zip(batch.keys(), results, strict=True)]
     return BatchOutput(rows, [result.saved for result in results])

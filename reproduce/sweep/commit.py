@@ -26,7 +26,7 @@ TEMPORARY_PATTERNS = (".*.jpg.*.tmp", ".*.png.*.tmp", ".*.html.*.tmp", ".*.csv.*
 def commit_batch(out_dir: str | Path, store: Store, output: BatchOutput) -> None:
     """Writes the batch's JPEG + PNG per run (act_max's writer), then inserts its rows."""
     out_dir = Path(out_dir)
-    for row, saved in zip(output.rows, output.saved):
+    for row, saved in zip(output.rows, output.saved, strict=True):
         write_result_image(out_dir / str(row["jpeg"]), saved)
     finished_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     store.insert({**row, "pillow": PIL.__version__, "finished_at": finished_at}

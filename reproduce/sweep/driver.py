@@ -21,8 +21,8 @@ from pathlib import Path
 from common.errors import UserError
 from common.progress import progress
 from reproduce.inputs.bounds import load_bounds
-from reproduce.run.job import StepModels, check_schedule, unit_index
-from reproduce.step.graph import StepShapes
+from reproduce.run.job import StepModels, check_schedule
+from reproduce.step.graph import CodeMode
 from reproduce.sweep.commit import commit_batch, remove_stale_temporaries
 from reproduce.sweep.invariance import batch_changes_bits
 from reproduce.sweep.lock import exclusive
@@ -51,11 +51,6 @@ class SweepRequest:
     inexact_batches: bool = False  # keep batches even where they change a run's bits
 
 
-def unit_count(shapes: StepShapes) -> int:
-    """Units of the act layer: channels of a conv blob (C×H×W), else the blob's size."""
-    return shapes.activation[0] if len(shapes.activation) == 3 else shapes.units
-
-
 def checked_runs(request: SweepRequest, models: StepModels) -> tuple[tuple[int, ...],
                                                                     tuple[int, ...]]:
     """Units and seeds after every check that needs no running (see the module docstring)."""
@@ -73,9 +68,9 @@ def checked_runs(request: SweepRequest, models: StepModels) -> tuple[tuple[int, 
     runs_per_set = len(listed_units) * len(seeds) if listed_units is not None else 1
     first_size = min(request.batch or runs_per_set, runs_per_set)
     shapes = models.get(first_size).shapes  # converts: unknown layers and bad files fail here
-    units = parse_spec(request.units, "--units", count=unit_count(shapes))
-    unit_index(shapes, request.act_layer, units[0], request.xy)  # checks xy
-    if request.setup.mode == "bound":
+    units = parse_spec(request.units, "--units", count=shapes.act.unit_count)
+    shapes.act.check_xy(request.xy)
+    if request.setup.mode is CodeMode.BOUND:
         load_bounds(request.setup.bound, shapes.code_size)
     return units, seeds
 

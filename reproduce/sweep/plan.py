@@ -28,7 +28,7 @@ class Fixed:
 
     act_layer: str
     xy: int
-    code_mode: str  # "bound", "clip" or "none" (reproduce.run.job.code_mode)
+    code_mode: str  # "bound", "clip" or "none" (reproduce.step.graph.CodeMode's values)
     bound_sha256: str = ""  # the bound file's content hash ("" unless code_mode is "bound")
 
 

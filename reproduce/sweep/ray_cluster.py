@@ -23,6 +23,7 @@ from pathlib import Path
 from common.atomic import atomic_write_bytes
 from common.errors import UserError
 from reproduce.run.job import StepModels
+from reproduce.step.graph import CodeMode
 from reproduce.sweep.batch import BatchOutput, run_batch
 from reproduce.sweep.plan import Batch
 from reproduce.sweep.setup import NET_ROLES, RunSetup, file_sha256
@@ -124,7 +125,7 @@ class RayExecutor:
 
     def _ship(self, setup: RunSetup) -> dict[str, ShippedFile]:
         paths = dict(setup.net_paths())
-        if setup.mode == "bound":
+        if setup.mode is CodeMode.BOUND:
             paths["bound"] = setup.bound
         return {role: ShippedFile(Path(path).name, file_sha256(path, f"--{role}"),
                                   self.ray.put(Path(path).read_bytes()))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
-from reproduce.run.job import NetFiles, code_mode
+from reproduce.run.job import NetFiles
+from reproduce.step.graph import CodeMode
 from reproduce.sweep.plan import Fixed
 
 NET_ROLES = ("generator_definition", "generator_weights", "net_definition", "net_weights")
@@ -29,8 +30,8 @@ class RunSetup:
     threads: int | None = None  # ONNX Runtime intra-op threads (None: its default)
 
     @property
-    def mode(self) -> str:
-        return code_mode(self.clip, bool(self.bound))
+    def mode(self) -> CodeMode:
+        return CodeMode.from_flags(self.clip, bool(self.bound))
 
     def net_paths(self) -> dict[str, str]:
         return {role: getattr(self.nets, role) for role in NET_ROLES}
@@ -60,5 +61,5 @@ def nets_identity(setup: RunSetup) -> dict[str, str]:
 def fixed_settings(setup: RunSetup, act_layer: str, xy: int) -> Fixed:
     """The sweep's `Fixed` part of every run key (the bound file by content)."""
     mode = setup.mode
-    bound_sha = file_sha256(setup.bound, "--bound") if mode == "bound" else ""
+    bound_sha = file_sha256(setup.bound, "--bound") if mode is CodeMode.BOUND else ""
     return Fixed(act_layer, xy, mode, bound_sha)

@@ -118,4 +118,4 @@ class Store:
         """Every row, as column → value, in key order."""
         cursor = self.connection.execute(f"SELECT * FROM runs ORDER BY {', '.join(KEY_COLUMNS)}")
         names = [description[0] for description in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        return [dict(zip(names, row, strict=True)) for row in cursor]

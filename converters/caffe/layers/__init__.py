@@ -1,7 +1,7 @@
 """Registry from Caffe layer type to the function converting one such layer to ONNX nodes.
 
 A converter has the signature `convert(graph, layer, bottoms) -> tops`: it receives the
-GraphBuilder, the CaffeLayer and the ONNX tensors of its bottoms, adds nodes, and returns
+CaffeGraph, the CaffeLayer and the ONNX tensors of its bottoms, adds nodes, and returns
 one Tensor per top. It is registered with `@register("Type", onnx_ops=(...))`, naming the
 ONNX ops it may emit (to_onnx checks each conversion against them, and the VJP tests derive
 from them the ops that need a gradient rule), and with the type's bottom and top counts as
@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from converters.caffe.files import CaffeError
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.reader import CaffeLayer
 from converters.registry import Registry, import_package_modules, origin_of
 
-LayerConverter = Callable[[GraphBuilder, CaffeLayer, list[Tensor]], list[Tensor]]
+LayerConverter = Callable[[CaffeGraph, CaffeLayer, list[Tensor]], list[Tensor]]
 
 
 Count = int | tuple[int, int | None]  # exactly n, or (at least, at most / None: any)
@@ -92,9 +92,9 @@ def register(*caffe_types: str, onnx_ops: Sequence[str] = (), bottoms: Count = 1
 
 def emitted_onnx_ops() -> frozenset[str]:
     """Every op type a converted Caffe net may hold: the converters' declared ops plus the
-    Identity that to_onnx adds to rename a passed-on tensor (GraphBuilder.rename_output)."""
+    Identity that to_onnx adds to rename a passed-on tensor (CaffeGraph.rename_output)."""
     return frozenset().union(*(entry.onnx_ops for entry in CONVERTERS.values()),
-                             GraphBuilder.GLUE_OPS)
+                             CaffeGraph.GLUE_OPS)
 
 
 import_package_modules(__name__, __path__)

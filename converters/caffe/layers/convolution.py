@@ -11,7 +11,7 @@ an int or produce an empty blob: stride_h/_w of 0, dilation 0, values above 2^31
 """
 from __future__ import annotations
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import (caffe_int, canonical_axis, check_blob_shape,
                                              check_same_shapes, layer_error, positive)
@@ -92,7 +92,7 @@ def _geometry(layer: CaffeLayer, bottoms: list[Tensor]) -> dict[str, list[int]]:
     return geometry
 
 
-def _convolve(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor], op_type: str,
+def _convolve(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor], op_type: str,
               weight_shape: tuple[int, ...], out_spatial: list[int], g: dict) -> list[Tensor]:
     param, bottom = layer.param.convolution_param, bottoms[0]
     out_shape = (bottom.shape[0], param.num_output, *out_spatial)
@@ -105,7 +105,7 @@ def _convolve(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor], op_
     if param.bias_term:
         shapes, roles = shapes + [(param.num_output,)], roles + ["bias"]
     blobs = layer_blobs(layer, shapes, roles)
-    weights = [graph.constant(f"{layer.name}/{role}", blob) for blob, role in zip(blobs, roles)]
+    weights = [graph.const(f"{layer.name}/{role}", blob) for blob, role in zip(blobs, roles, strict=True)]
     return [graph.op(op_type, [source.name, *weights], out_shape, layer.name,
                      kernel_shape=g["kernel"], pads=g["pad"] + g["pad"], strides=g["stride"],
                      dilations=g["dilation"], group=param.group) for source in bottoms]
@@ -113,26 +113,26 @@ def _convolve(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor], op_
 
 @register("Convolution", onnx_ops=("Conv",), bottoms=(1, None), tops=(1, None),
           equal_bottoms_tops=True)
-def convolution(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def convolution(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ConvolutionLayer: cross-correlation, weights (num_output, C/group, k...), bias;
     output size floor((H + 2p - (d(k-1)+1)) / s) + 1 (same as ONNX Conv); each bottom is
     convolved with the same weights into its own top."""
     bottom, param = bottoms[0], layer.param.convolution_param
     g = _geometry(layer, bottoms)
     out = [(size + 2 * p - (d * (k - 1) + 1)) // s + 1 for size, k, p, s, d in
-           zip(bottom.shape[2:], g["kernel"], g["pad"], g["stride"], g["dilation"])]
+           zip(bottom.shape[2:], g["kernel"], g["pad"], g["stride"], g["dilation"], strict=True)]
     weight_shape = (param.num_output, bottom.shape[1] // param.group, *g["kernel"])
     return _convolve(graph, layer, bottoms, "Conv", weight_shape, out, g)
 
 
 @register("Deconvolution", onnx_ops=("ConvTranspose",), bottoms=(1, None), tops=(1, None),
           equal_bottoms_tops=True)
-def deconvolution(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def deconvolution(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe DeconvolutionLayer: the transposed convolution, weights (C, num_output/group, k...),
     output size (H - 1)s - 2p + d(k - 1) + 1 (ONNX ConvTranspose with symmetric pads)."""
     bottom, param = bottoms[0], layer.param.convolution_param
     g = _geometry(layer, bottoms)
     out = [(size - 1) * s - 2 * p + d * (k - 1) + 1 for size, k, p, s, d in
-           zip(bottom.shape[2:], g["kernel"], g["pad"], g["stride"], g["dilation"])]
+           zip(bottom.shape[2:], g["kernel"], g["pad"], g["stride"], g["dilation"], strict=True)]
     weight_shape = (bottom.shape[1], param.num_output // param.group, *g["kernel"])
     return _convolve(graph, layer, bottoms, "ConvTranspose", weight_shape, out, g)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import canonical_axis, check_same_shapes, layer_error
 from converters.caffe.reader import CaffeLayer
@@ -19,7 +19,7 @@ _PROD, _SUM, _MAX = 0, 1, 2
 
 
 @register("Eltwise", onnx_ops=("Mul", "Max", "Sum"), bottoms=(2, None))
-def eltwise(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def eltwise(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe EltwiseLayer: SUM Σ coeff_i·x_i (coeff default 1), PROD Π x_i, MAX max_i x_i."""
     param = layer.param.eltwise_param
     shape = bottoms[0].shape
@@ -36,16 +36,16 @@ def eltwise(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> li
         return [graph.op("Max", [b.name for b in bottoms], shape, layer.name)]
     coefficients = list(param.coeff) or [1.0] * len(bottoms)
     terms = []
-    for index, (bottom, coefficient) in enumerate(zip(bottoms, coefficients)):
+    for index, (bottom, coefficient) in enumerate(zip(bottoms, coefficients, strict=True)):
         if coefficient == 1:
             terms.append(bottom)
             continue
-        factor = graph.constant(f"{layer.name}/coeff{index}", np.array(coefficient, np.float32))
+        factor = graph.const(f"{layer.name}/coeff{index}", np.array(coefficient, np.float32))
         terms.append(graph.op("Mul", [bottom.name, factor], shape, f"{layer.name}/term{index}"))
     return [graph.op("Sum", [t.name for t in terms], shape, layer.name)]
 
 
-def _fold(graph: GraphBuilder, layer: CaffeLayer, op_type: str, bottoms: list[Tensor]) -> Tensor:
+def _fold(graph: CaffeGraph, layer: CaffeLayer, op_type: str, bottoms: list[Tensor]) -> Tensor:
     value = bottoms[0]
     for index, bottom in enumerate(bottoms[1:], start=1):
         hint = layer.name if index == len(bottoms) - 1 else f"{layer.name}/partial{index}"
@@ -53,19 +53,19 @@ def _fold(graph: GraphBuilder, layer: CaffeLayer, op_type: str, bottoms: list[Te
     return value
 
 
-def _broadcast(graph: GraphBuilder, operand: Tensor | np.ndarray, axis: int, rank: int,
+def _broadcast(graph: CaffeGraph, operand: Tensor | np.ndarray, axis: int, rank: int,
                hint: str) -> str:
     """The operand laid out to broadcast against the bottom from `axis` on (trailing 1s)."""
     shape = tuple(operand.shape)
     target = (*shape, *([1] * (rank - axis - len(shape))))
     if isinstance(operand, np.ndarray):
-        return graph.constant(hint, operand.reshape(target))
+        return graph.const(hint, operand.reshape(target))
     if tuple(target) == tuple(shape):
         return operand.name
     return graph.reshape(operand, target, hint).name
 
 
-def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor], param,
+def _scale_or_bias(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor], param,
                    op_type: str, role: str, bias_term: bool) -> list[Tensor]:
     """ScaleLayer / BiasLayer: bottom[0] combined with bottom[1] or a learned blob covering
     axes axis..axis+num_axes (num_axes -1 = to the end), broadcast over the rest."""
@@ -102,13 +102,13 @@ def _scale_or_bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]
 
 
 @register("Scale", onnx_ops=("Mul", "Add", "Reshape"), bottoms=(1, 2))
-def scale(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def scale(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ScaleLayer: y = x·γ (+ β when bias_term), γ learned or given as bottom[1]."""
     param = layer.param.scale_param
     return _scale_or_bias(graph, layer, bottoms, param, "Mul", "scale", param.bias_term)
 
 
 @register("Bias", onnx_ops=("Add", "Reshape"), bottoms=(1, 2))
-def bias(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def bias(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe BiasLayer: y = x + β, β learned or given as bottom[1]."""
     return _scale_or_bias(graph, layer, bottoms, layer.param.bias_param, "Add", "bias", False)

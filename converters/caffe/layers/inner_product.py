@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import caffe_int, canonical_axis, positive
 from converters.caffe.reader import CaffeLayer
@@ -16,7 +16,7 @@ from converters.caffe.weights import layer_blobs
 
 
 @register("InnerProduct", onnx_ops=("Flatten", "Gemm", "Reshape"))
-def inner_product(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def inner_product(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe InnerProductLayer: the bottom flattened from `axis` on (K values) times the weights,
     y = x·Wᵀ + b with W of shape (num_output, K), or y = x·W with W (K, num_output) when
     `transpose`; axes before `axis` are kept."""
@@ -31,7 +31,7 @@ def inner_product(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor])
     if param.bias_term:
         shapes, roles = shapes + [(param.num_output,)], roles + ["bias"]
     blobs = layer_blobs(layer, shapes, roles)
-    inputs = [graph.constant(f"{layer.name}/{role}", blob) for blob, role in zip(blobs, roles)]
+    inputs = [graph.const(f"{layer.name}/{role}", blob) for blob, role in zip(blobs, roles, strict=True)]
     matrix = bottom
     if len(bottom.shape) != 2 or axis != 1:
         matrix = graph.op("Flatten", [bottom.name], (rows, k), f"{layer.name}/flat", axis=axis)

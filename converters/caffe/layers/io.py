@@ -7,14 +7,14 @@ leaves it unshaped until the caller reshapes it) and a zero dimension (an empty 
 """
 from __future__ import annotations
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import check_blob_shape, layer_error
 from converters.caffe.reader import CaffeLayer
 
 
 @register("Input", bottoms=0, tops=(1, None))
-def input_layer(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def input_layer(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe InputLayer: one shape per top (or one shape for all). The graph inputs are made
     by the converter from these tensors; here only their shapes are read."""
     shapes = [tuple(int(d) for d in shape.dim) for shape in layer.param.input_param.shape]
@@ -30,4 +30,4 @@ def input_layer(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -
         if not shape:
             raise layer_error(layer, "input_param.shape", "has no dim")
         check_blob_shape(layer, "input_param.shape", shape)
-    return [Tensor(top, shape) for top, shape in zip(layer.tops, shapes)]
+    return [Tensor(top, shape) for top, shape in zip(layer.tops, shapes, strict=True)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import caffe_int, layer_error
 from converters.caffe.reader import CaffeLayer
@@ -18,12 +18,12 @@ from converters.caffe.weights import layer_blobs
 _ACROSS_CHANNELS = 0
 
 
-def _scalar(graph: GraphBuilder, hint: str, value: float) -> str:
-    return graph.constant(hint, np.array(value, dtype=np.float32))
+def _scalar(graph: CaffeGraph, hint: str, value: float) -> str:
+    return graph.const(hint, np.array(value, dtype=np.float32))
 
 
 @register("LRN", onnx_ops=("LRN", "Mul", "AveragePool", "Add", "Pow", "Reshape"))
-def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def lrn(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe LRNLayer. ACROSS_CHANNELS: y = x·(k + α/n·Σ_{n channels} x²)^-β, centred window
     (ONNX LRN with bias=k; with α <= 0 or β <= 0, which ONNX Runtime's LRN refuses and Caffe
     computes, the same formula composed: an AVE pooling of x² over n channels, zero-padded,
@@ -65,7 +65,7 @@ def lrn(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[T
 
 
 @register("BatchNorm", onnx_ops=("Sub", "Div"))
-def batch_norm(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def batch_norm(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe BatchNormLayer with global statistics (its TEST-phase default):
     y = (x - mean/s) / sqrt(var/s + eps) per channel, s = blob[2] (a zero s gives 0 statistics);
     no scale or shift (Caffe puts those in a following Scale layer)."""
@@ -90,7 +90,7 @@ def batch_norm(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) ->
     with np.errstate(invalid="ignore"):  # a negative eps past the variance gives NaN, as in Caffe
         std = np.sqrt((variance * scale).astype(np.float32)
                       + np.float32(param.eps)).reshape(broadcast)
-    centred = graph.op("Sub", [bottom.name, graph.constant(f"{layer.name}/mean", mean)],
+    centred = graph.op("Sub", [bottom.name, graph.const(f"{layer.name}/mean", mean)],
                        bottom.shape, f"{layer.name}/centred")
-    return [graph.op("Div", [centred.name, graph.constant(f"{layer.name}/std", std)],
+    return [graph.op("Div", [centred.name, graph.const(f"{layer.name}/std", std)],
                      bottom.shape, layer.name)]

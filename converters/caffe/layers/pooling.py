@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import caffe_int, check_blob_shape, layer_error, positive
 from converters.caffe.reader import CaffeLayer
@@ -85,7 +85,7 @@ def _window(layer: CaffeLayer, bottom: Tensor) -> tuple[list[int], list[int], li
     positive(layer, "pooling_param.kernel_size", kernel, "Caffe: filter dimensions cannot "
                                                           "be zero")
     positive(layer, "pooling_param.stride", stride, "Caffe would divide by zero")
-    for p, k in zip(pad, kernel):
+    for p, k in zip(pad, kernel, strict=True):
         if p >= k:
             raise layer_error(layer, "pooling_param.pad", f"{pad} must be smaller than the "
                                                           f"kernel {kernel}")
@@ -93,7 +93,7 @@ def _window(layer: CaffeLayer, bottom: Tensor) -> tuple[list[int], list[int], li
 
 
 @register("Pooling", onnx_ops=("MaxPool", "AveragePool", "Mul"), tops=(1, 2))
-def pooling(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def pooling(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe PoolingLayer (MAX, AVE). Caffe's output size is reproduced with explicit end pads
     and ceil_mode 0; MAX ignores padding cells; AVE divides each window's sum by the number of
     its cells inside [-pad, H + pad) (smaller than k² at the far borders), applied as a
@@ -109,31 +109,31 @@ def pooling(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> li
     kernel, pad, stride = _window(layer, bottom)
     ceil = param.round_mode == _CEIL
     pooled = [caffe_pooled_size(size, k, p, s, ceil, padded=any(pad))
-              for size, k, p, s in zip(bottom.shape[2:], kernel, pad, stride)]
+              for size, k, p, s in zip(bottom.shape[2:], kernel, pad, stride, strict=True)]
     if min(pooled) < 1:
         raise layer_error(layer, "pooling_param.kernel_size", f"{kernel} with pad {pad}, "
                           f"stride {stride} gives the empty output {pooled} from the bottom "
                           f"{bottom.shape}")
     check_blob_shape(layer, "top shape", (*bottom.shape[:2], *pooled))
-    for size, n, s in zip(bottom.shape[2:], pooled, stride):
+    for size, n, s in zip(bottom.shape[2:], pooled, stride, strict=True):
         if not any(pad) and (n - 1) * s >= size:
             raise layer_error(layer, "pooling_param.stride", f"{stride} with kernel {kernel} "
                               f"and no pad puts the last window past the bottom {bottom.shape} "
                               "(Caffe fills it with -FLT_MAX or NaN; not converted)")
     end_pads = [max((n - 1) * s + k - size - p, 0)
-                for n, size, k, p, s in zip(pooled, bottom.shape[2:], kernel, pad, stride)]
+                for n, size, k, p, s in zip(pooled, bottom.shape[2:], kernel, pad, stride, strict=True)]
     shape = (*bottom.shape[:2], *pooled)
     attributes = {"kernel_shape": kernel, "strides": stride, "pads": pad + end_pads}
     if param.pool == _MAX:
         return [graph.op("MaxPool", [bottom.name], shape, layer.name, **attributes)]
     divisors = [_ave_divisors(size, k, p, s, n)
-                for size, k, p, s, n in zip(bottom.shape[2:], kernel, pad, stride, pooled)]
-    exact = all((d == k).all() for d, k in zip(divisors, kernel))
+                for size, k, p, s, n in zip(bottom.shape[2:], kernel, pad, stride, pooled, strict=True)]
+    exact = all((d == k).all() for d, k in zip(divisors, kernel, strict=True))
     average = graph.op("AveragePool", [bottom.name], shape,
                        layer.name if exact else f"{layer.name}/mean_k2",
                        count_include_pad=1, **attributes)
     if exact:
         return [average]
     correction = (math.prod(kernel) / np.outer(divisors[0], divisors[1])).astype(np.float32)
-    factor = graph.constant(f"{layer.name}/divisor_correction", correction)
+    factor = graph.const(f"{layer.name}/divisor_correction", correction)
     return [graph.op("Mul", [average.name, factor], shape, layer.name)]

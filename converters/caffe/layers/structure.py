@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from converters.caffe.graph import GraphBuilder, Tensor
+from converters.caffe.graph import CaffeGraph, Tensor
 from converters.caffe.layers import register
 from converters.caffe.layers._params import caffe_int, canonical_axis, layer_error
 from converters.caffe.reader import CaffeLayer
@@ -33,19 +33,19 @@ def _int64(values) -> np.ndarray:
     return np.array(list(values), dtype=np.int64)
 
 
-def _slice(graph: GraphBuilder, layer: CaffeLayer, source: Tensor, starts: list[int],
+def _slice(graph: CaffeGraph, layer: CaffeLayer, source: Tensor, starts: list[int],
            shape: tuple[int, ...], hint: str) -> Tensor:
     """ONNX Slice of `shape` starting at `starts` over every axis whose extent changes."""
-    axes = [a for a, (size, full) in enumerate(zip(shape, source.shape))
+    axes = [a for a, (size, full) in enumerate(zip(shape, source.shape, strict=True))
             if size != full or starts[a]]
     if not axes:
         return source
     if graph.dynamic_batch and 0 in axes:
         raise layer_error(layer, "axis", "cuts the batch axis, which --batch dynamic keeps")
     inputs = [source.name,
-              graph.constant(f"{hint}/starts", _int64(starts[a] for a in axes)),
-              graph.constant(f"{hint}/ends", _int64(starts[a] + shape[a] for a in axes)),
-              graph.constant(f"{hint}/axes", _int64(axes))]
+              graph.const(f"{hint}/starts", _int64(starts[a] for a in axes)),
+              graph.const(f"{hint}/ends", _int64(starts[a] + shape[a] for a in axes)),
+              graph.const(f"{hint}/axes", _int64(axes))]
     return graph.op("Slice", inputs, shape, hint)
 
 
@@ -66,13 +66,13 @@ def _axis_or_legacy(layer: CaffeLayer, param, legacy: str, rank: int) -> int:
 
 
 @register("Concat", onnx_ops=("Concat",), bottoms=(1, None))
-def concat(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def concat(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ConcatLayer: bottoms joined along `axis` (or the deprecated concat_dim)."""
     param = layer.param.concat_param
     axis = _axis_or_legacy(layer, param, "concat_dim", len(bottoms[0].shape))
     for index, bottom in enumerate(bottoms[1:], start=1):
         if (len(bottom.shape) != len(bottoms[0].shape) or any(
-                a != b for i, (a, b) in enumerate(zip(bottom.shape, bottoms[0].shape))
+                a != b for i, (a, b) in enumerate(zip(bottom.shape, bottoms[0].shape, strict=True))
                 if i != axis)):
             raise layer_error(layer, f"bottom[{index}]", f"shape {bottom.shape} cannot be "
                               f"concatenated with {bottoms[0].shape} along axis {axis} "
@@ -85,13 +85,13 @@ def concat(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> lis
 
 
 @register("Split", tops=(1, None), in_place=False)
-def split(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def split(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SplitLayer: every top is a copy of the bottom."""
     return [bottoms[0]] * len(layer.tops)
 
 
 @register("Slice", onnx_ops=("Slice",), tops=(1, None))
-def slice_layer(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def slice_layer(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe SliceLayer: the bottom cut along `axis` at `slice_point`s, or into equal parts
     (one per top) when none are given."""
     bottom, param = bottoms[0], layer.param.slice_param
@@ -129,7 +129,7 @@ def slice_layer(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -
 
 
 @register("Crop", onnx_ops=("Slice",), bottoms=2)
-def crop(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def crop(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe CropLayer: bottom[0] cut to bottom[1]'s shape on axes >= `axis`, starting at
     `offset` (one value for all cropped axes, or one per axis; default 0)."""
     bottom, reference = bottoms
@@ -149,7 +149,7 @@ def crop(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[
                                               f"bottom[0]'s {bottom.shape}")
     shape = tuple(list(bottom.shape[:axis]) + list(reference.shape[axis:rank]))
     starts = [0] * axis + offsets
-    for index, (size, start, full) in enumerate(zip(shape, starts, bottom.shape)):
+    for index, (size, start, full) in enumerate(zip(shape, starts, bottom.shape, strict=True)):
         if start + size > full:
             raise layer_error(layer, "crop_param.offset", f"{start} with bottom[1]'s size "
                               f"{size} is out of bounds for axis {index} of size {full}")
@@ -205,7 +205,7 @@ def caffe_reshape_shape(layer: CaffeLayer, bottom_shape: tuple[int, ...],
 
 
 @register("Reshape", onnx_ops=("Reshape",), in_place=False)
-def reshape(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def reshape(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe ReshapeLayer (0 = copy, -1 = infer, axis, num_axes). An explicit leading dim of a
     whole-shape reshape equal to the prototxt's batch is the batch: it becomes the current
     batch size."""
@@ -215,7 +215,7 @@ def reshape(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> li
 
 
 @register("Flatten", onnx_ops=("Reshape",), in_place=False)
-def flatten(graph: GraphBuilder, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
+def flatten(graph: CaffeGraph, layer: CaffeLayer, bottoms: list[Tensor]) -> list[Tensor]:
     """Caffe FlattenLayer: axes axis..end_axis merged into one."""
     bottom, param = bottoms[0], layer.param.flatten_param
     start = canonical_axis(layer, "flatten_param.axis", param.axis, len(bottom.shape))

@@ -32,7 +32,7 @@ def _same_pads(mode: str, kernel, strides, dilations, in_sizes) -> list[int]:
     """auto_pad SAME_UPPER / SAME_LOWER as ONNX defines them: output = ceil(input / stride),
     the total padding split evenly, an odd cell at the end (UPPER) or the start (LOWER)."""
     begins, ends = [], []
-    for k, s, d, size in zip(kernel, strides, dilations, in_sizes):
+    for k, s, d, size in zip(kernel, strides, dilations, in_sizes, strict=True):
         total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
         small, large = total // 2, total - total // 2
         begins.append(small if mode == "SAME_UPPER" else large)
@@ -68,7 +68,7 @@ def transpose_to_size(ctx, grad: str, weight: str, window: Window, in_sizes, out
     rows no window reached get zero gradient; windows past the input are cut off).
     """
     end_pads, output_padding = [], []
-    for axis, (size_in, size_out) in enumerate(zip(in_sizes, out_sizes)):
+    for axis, (size_in, size_out) in enumerate(zip(in_sizes, out_sizes, strict=True)):
         natural = ((size_out - 1) * window.strides[axis] + window.effective_kernel(axis)
                    - window.begins[axis])
         end_pads.append(max(natural - size_in, 0))
@@ -102,7 +102,7 @@ def _weight_grad(ctx, image: str, out_grad: str, window: Window, group: int,
         out_grads = ctx.emit("Split", [out_grad, ctx.ints([grad_channels] * group)],
                              n_outputs=group, axis=1)
     pieces = []
-    for image_part, grad_part in zip(images, out_grads):
+    for image_part, grad_part in zip(images, out_grads, strict=True):
         correlation = ctx.emit("Conv", [ctx.emit("Transpose", [image_part], perm=swap),
                                         ctx.emit("Transpose", [grad_part], perm=swap)],
                                strides=window.dilations, dilations=window.strides,

@@ -94,7 +94,7 @@ def average_pool(ctx, node, grads):
     window = window_of(node, list(attrs["kernel_shape"]), in_sizes)
     divisor = np.ones(out_sizes)
     spatial = len(in_sizes)
-    for axis, (size, out_size) in enumerate(zip(in_sizes, out_sizes)):
+    for axis, (size, out_size) in enumerate(zip(in_sizes, out_sizes, strict=True)):
         lo, hi = 0, size
         if attrs.get("count_include_pad", 0):
             lo, hi = -window.pads[axis], size + window.pads[spatial + axis]

@@ -17,7 +17,7 @@ def _reduced_axes(ctx: GradContext, node) -> list[int] | None:
     attrs = attributes(node)
     rank = ctx.rank(node.input[0])
     if len(node.input) > 1 and node.input[1]:
-        axes = ctx.required_constant(node.input[1], f"{node.op_type} axes").reshape(-1)
+        axes = ctx.required_constant_value(node.input[1], f"{node.op_type} axes").reshape(-1)
     else:
         axes = attrs.get("axes", [])
     if len(axes) == 0:

@@ -115,7 +115,7 @@ def _given_scales(ctx: GradContext, node) -> np.ndarray | None:
     """The `scales` input's values; None when absent or empty (opset 13's "use sizes")."""
     if len(node.input) <= 2 or not node.input[2]:
         return None
-    scales = ctx.required_constant(node.input[2], "Resize scales")
+    scales = ctx.required_constant_value(node.input[2], "Resize scales")
     return scales if scales.size else None
 
 
@@ -130,14 +130,14 @@ def _scales(ctx: GradContext, node, dtype: type) -> list[float | None]:
     scales = _given_scales(ctx, node)
     if scales is not None:
         per_axis = [1.0] * rank
-        for axis, scale in zip(axes, scales.astype(np.float32).reshape(-1)):
+        for axis, scale in zip(axes, scales.astype(np.float32).reshape(-1), strict=True):
             per_axis[axis] = float(scale)
         return per_axis
     if _text(attrs.get("keep_aspect_ratio_policy"), "stretch") != "stretch":
         raise VJPError(f"node {node.name}: Resize keep_aspect_ratio_policy other than "
                        "stretch has no gradient rule")
     return [None if o is None or i is None else float(dtype(o) / dtype(i))
-            for i, o in zip(in_shape, out_shape)]
+            for i, o in zip(in_shape, out_shape, strict=True)]
 
 
 @register("Resize")
@@ -165,7 +165,7 @@ def resize(ctx, node, grads):
             s is None or s < 1 for s in scales):
         raise VJPError(f"node {node.name}: antialiased Resize downscaling has no gradient rule")
     g = grads[0]
-    for axis, (in_len, out_len, scale) in enumerate(zip(ctx.shape(x), ctx.shape(y), scales)):
+    for axis, (in_len, out_len, scale) in enumerate(zip(ctx.shape(x), ctx.shape(y), scales, strict=True)):
         if None in (in_len, out_len, scale):
             if scale == 1.0 and transform in _IDENTITY_AT_UNIT_SCALE:
                 continue

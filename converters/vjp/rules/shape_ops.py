@@ -47,7 +47,7 @@ def dropout(ctx, node, grads):
     """Dropout at inference (Caffe TEST phase; opset >= 12 unless the training_mode input is
     true) passes its input through; the mask output has no gradient."""
     if len(node.input) > 2 and node.input[2]:
-        training = ctx.required_constant(node.input[2], "Dropout training_mode")
+        training = ctx.required_constant_value(node.input[2], "Dropout training_mode")
         if bool(np.asarray(training).reshape(-1)[0]):
             raise VJPError(f"node {node.name}: Dropout in training mode has no gradient rule")
     return _no_grad_for_rest(node, grads[0])
@@ -98,14 +98,14 @@ def concat(ctx, node, grads):
 def split(ctx, node, grads):
     """The input's gradient is the outputs' gradients concatenated (zeros where none)."""
     axis = attributes(node).get("axis", 0)
-    parts = [g if g is not None else ctx.zeros_like(y) for g, y in zip(grads, node.output)]
+    parts = [g if g is not None else ctx.zeros_like(y) for g, y in zip(grads, node.output, strict=True)]
     return _no_grad_for_rest(node, ctx.emit("Concat", parts, axis=axis))
 
 
 def _int_list(ctx, node, index: int, what: str, default):
     if len(node.input) <= index or not node.input[index]:
         return default
-    return [int(v) for v in ctx.required_constant(node.input[index], what).reshape(-1)]
+    return [int(v) for v in ctx.required_constant_value(node.input[index], what).reshape(-1)]
 
 
 @register("Slice")
@@ -122,7 +122,7 @@ def slice_(ctx, node, grads):
     steps = _int_list(ctx, node, 4, "Slice steps", [1] * len(starts))
     g = grads[0]
     pads = [0] * (2 * rank)
-    for start, end, axis, step in zip(starts, ends, axes, steps):
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
         axis %= rank
         size = ctx.static_dims(x, [axis])[0]
         begin, stop, _ = slice(start, end, step).indices(size)
@@ -162,7 +162,7 @@ def pad(ctx, node, grads):
     pads = _int_list(ctx, node, 1, "Pad pads", None)
     axes = [a % rank for a in _int_list(ctx, node, 3, "Pad axes", list(range(rank)))]
     begins, ends = [0] * rank, [0] * rank
-    for axis, begin, end in zip(axes, pads[:len(axes)], pads[len(axes):]):
+    for axis, begin, end in zip(axes, pads[:len(axes)], pads[len(axes):], strict=True):
         begins[axis], ends[axis] = begin, end
     g = grads[0]
     if mode == "constant":
