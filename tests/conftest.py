@@ -1,7 +1,9 @@
 """Shared test set-up: the repository root is importable; OpenMP's thread count follows
-DGN_AM_THREADS (support/paths.py); the `ort_threads` fixture."""
+DGN_AM_THREADS (support/paths.py); built step graphs are cached in a folder of this test session
+(not the user's ~/.cache/dgn-am); the `ort_threads` fixture."""
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -9,6 +11,7 @@ from support.paths import REPO_ROOT, THREADS
 
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+os.environ.setdefault("DGN_AM_CACHE", tempfile.mkdtemp(prefix="dgn-am-test-cache-"))
 
 
 @pytest.fixture(scope="session")

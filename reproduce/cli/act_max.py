@@ -78,7 +78,8 @@ def job_from(args: argparse.Namespace) -> Job:
                        xy=args.xy, start=start_from(args), bound=bound_from(args),
                        clip=bool(args.clip), providers=args.providers or None, runtime=args.runtime,
                        threads=args.threads or None, batch=args.batch,
-                       record_codes=bool(args.trace), record_stepped=bool(args.debug))
+                       record_codes=bool(args.trace), record_stepped=bool(args.debug),
+                       use_cache=not args.no_cache)
 
 
 def run_act_max(args: argparse.Namespace) -> list[tuple[SampleResult, Path]]:

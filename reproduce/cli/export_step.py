@@ -31,7 +31,8 @@ def main(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UserError(f"--batch_size {args.batch_size}: must be at least 1")
     job = job_from(args)
-    step_model = build_step_model(job.nets, job.act_layer, args.batch_size, job.mode)
+    step_model = build_step_model(job.nets, job.act_layer, args.batch_size, job.mode,
+                                  use_cache=job.use_cache)
     exported = step_model.exported()
     write_model(args.output, exported)
     print(f"wrote {args.output} (step graph, batch {args.batch_size}, mode {step_model.mode.value})")

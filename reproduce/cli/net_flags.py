@@ -9,6 +9,7 @@ them (act_max, export_step, regress, conformance, sweep, web, ...).
                                         generator and classifier replace the four Caffe files,
                                         and its bound file and labels are the defaults
     --providers, --runtime, --threads   what runs the step graph
+    --no_cache                          bypass the built step graphs' cache (reproduce.step.cache)
 """
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     add("--runtime", type=str, choices=RUNTIMES, default="onnxruntime",
         help="what runs the step graph: onnxruntime, or openvino (optional extra; CPU, f32)")
     add("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
+    add("--no_cache", action="store_true",
+        help="build the step graph anew instead of taking it from the cache folder "
+             "(DGN_AM_CACHE, else ~/.cache/dgn-am)")
 
 
 def demo_from(args: argparse.Namespace) -> DemoSettings | None:

@@ -67,7 +67,7 @@ def record(options: argparse.Namespace) -> int:
 def one_step_lines(args: argparse.Namespace, reference_trace: dict, providers: str,
                    threads: int, rtol: float) -> list[Difference]:
     job = job_from(args)
-    step_model = StepModels(job.nets, job.act_layer, job.mode).get(1)
+    step_model = StepModels(job.nets, job.act_layer, job.mode, job.use_cache).get(1)
     bounds = load_bounds(job.bound, step_model.shapes.code_size) if job.mode is CodeMode.BOUND else None
     runner = StepRunner(step_model.model, weights=step_model.weights, providers=resolve_providers(providers or None),
                         threads=threads or None)

@@ -65,7 +65,8 @@ def setup_from(args: argparse.Namespace) -> tuple[RunSetup, str | None]:
     if args.threads < 0:
         raise UserError(f"--threads {args.threads}: must not be negative")
     setup = RunSetup(nets, bound=bound_from(args), clip=args.clip,
-                     providers=args.providers or None, threads=args.threads or None)
+                     providers=args.providers or None, threads=args.threads or None,
+                     use_cache=not args.no_cache)
     return setup, labels_from(args)
 
 

@@ -31,12 +31,13 @@ from reproduce.inputs.start_code import as_stored_code, load_code_file, random_s
 from reproduce.outputs.images import to_saved_array
 from reproduce.run.loop import LoopResult, run_loop
 from reproduce.run.runner import StepRunner, resolve_providers
-from common.onnx_graph import Weights, attached
+from common.onnx_graph import Weights, attached, detached_names
 from reproduce.step.compose import prefixed
 from reproduce.step.graph import (GEN_PREFIX, NET_PREFIX, CodeMode, StepShapes, build_step_graph,
                                   step_shapes)
-from reproduce.step.nets import generator_vjp, net_vjp
-from reproduce.step.onnx_net import OnnxNet, generated_size, onnx_net_vjp
+from reproduce.step import cache
+from reproduce.step.nets import generator_forward, generator_vjp, net_forward, net_vjp
+from reproduce.step.onnx_net import OnnxNet, generated_size, loaded_net, onnx_net_vjp
 from reproduce.step.rules import Schedule
 from reproduce.step.weight_copies import separate_transposed_weights
 
@@ -100,29 +101,60 @@ class StepModel:
         return attached(model, weights)
 
 
-def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: CodeMode) -> StepModel:
-    """Converts both nets (batch fixed, weights detached), builds their VJP graphs and the fused
-    step graph."""
-    with progress(total=3, desc=f"step graph ({act_layer}, batch {batch})", leave=False) as bar:
-        gen, gen_weights = generator_vjp(files.generator_definition, files.generator_weights,
+def _sources(files: NetFiles, act_layer: str, batch: int) -> tuple[onnx.ModelProto, Weights,
+                                                                   onnx.ModelProto, Weights]:
+    """The weight-free generator forward graph and the net's source graph (the Caffe net cut
+    at the act layer, or the user's ONNX model as loaded), each with its weights."""
+    gen, gen_weights = generator_forward(files.generator_definition, files.generator_weights,
                                          gen_in=files.gen_in, gen_out=files.gen_out, batch=batch)
+    if files.net_onnx is not None:
+        net, net_weights = loaded_net(files.net_onnx)
+    else:
+        net, net_weights = net_forward(files.net_definition, files.net_weights,
+                                       act_layer=act_layer, batch=batch)
+    return gen, gen_weights, net, net_weights
+
+
+def _built(files: NetFiles, gen: onnx.ModelProto, net: onnx.ModelProto, act_layer: str,
+           batch: int, mode: CodeMode) -> tuple[onnx.ModelProto, StepShapes]:
+    """Both VJP graphs and the fused step graph from the weight-free sources."""
+    gen_vjp = generator_vjp(gen, gen_in=files.gen_in, gen_out=files.gen_out)
+    if files.net_onnx is not None:
+        net_vjp_model, net_in = onnx_net_vjp(files.net_onnx, net, act_layer=act_layer, batch=batch,
+                                             generated=generated_size(gen, files.gen_out))
+    else:
+        net_vjp_model, net_in = net_vjp(net, act_layer=act_layer)
+    names = dict(gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in, act_layer=act_layer)
+    return (build_step_graph(gen_vjp, net_vjp_model, mode=mode, **names),
+            step_shapes(gen_vjp, net_vjp_model, **names))
+
+
+def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: CodeMode, *,
+                     use_cache: bool = True) -> StepModel:
+    """Converts (or loads) both nets with their weights detached and builds the fused step graph,
+    or takes it from the step-graph cache (reproduce.step.cache) when the same sources, flags and
+    builder made it before; the weights always come from the nets' files."""
+    mode = CodeMode(mode)
+    with progress(total=2, desc=f"step graph ({act_layer}, batch {batch})", leave=False) as bar:
+        gen, gen_weights, net, net_weights = _sources(files, act_layer, batch)
         bar.update()
-        if files.net_onnx is not None:
-            net, net_weights, net_in = onnx_net_vjp(files.net_onnx, act_layer=act_layer,
-                                                    batch=batch,
-                                                    generated=generated_size(gen, files.gen_out))
+        flags = {"gen_in": files.gen_in, "gen_out": files.gen_out, "act_layer": act_layer,
+                 "batch": batch, "mode": mode.value, "net_onnx": files.net_onnx and
+                 {"input": files.net_onnx.input_name, "adapter": files.net_onnx.adapter,
+                  "crop": files.net_onnx.crop}}
+        key = cache.step_graph_key({"generator": gen, "net": net}, flags)
+        entry = cache.load_entry(key) if use_cache else None
+        if entry is not None:
+            model, shapes = entry[0], StepShapes.from_dict(entry[1])
         else:
-            net, net_weights, net_in = net_vjp(files.net_definition, files.net_weights,
-                                               act_layer=act_layer, batch=batch)
+            model, shapes = _built(files, gen, net, act_layer, batch, mode)
+            if use_cache:
+                cache.store_entry(key, model, shapes.as_dict())
         bar.update()
-        model = build_step_graph(gen, net, gen_in=files.gen_in, gen_out=files.gen_out,
-                                 net_in=net_in, act_layer=act_layer, mode=mode)
-        shapes = step_shapes(gen, net, gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in,
-                             act_layer=act_layer)
-        weights = {prefixed(GEN_PREFIX, name): array for name, array in gen_weights.items()}
-        weights.update((prefixed(NET_PREFIX, name), array) for name, array in net_weights.items())
-        bar.update()
-    return StepModel(model, weights, shapes, CodeMode(mode))
+    weights = {prefixed(GEN_PREFIX, name): array for name, array in gen_weights.items()}
+    weights.update((prefixed(NET_PREFIX, name), array) for name, array in net_weights.items())
+    return StepModel(model, {name: weights[name] for name in detached_names(model.graph)},
+                     shapes, mode)
 
 
 @dataclass
@@ -132,11 +164,13 @@ class StepModels:
     nets: NetFiles
     act_layer: str
     mode: CodeMode
+    use_cache: bool = True  # the on-disk step-graph cache (reproduce.step.cache)
     built: dict[int, StepModel] = field(default_factory=dict)
 
     def get(self, batch: int) -> StepModel:
         if batch not in self.built:
-            self.built[batch] = build_step_model(self.nets, self.act_layer, batch, self.mode)
+            self.built[batch] = build_step_model(self.nets, self.act_layer, batch, self.mode,
+                                                 use_cache=self.use_cache)
         return self.built[batch]
 
 
@@ -169,6 +203,7 @@ class Job:
     record_codes: bool = False
     record_stepped: bool = False
     progress: bool = True
+    use_cache: bool = True  # take/keep built step graphs in the on-disk cache (--no_cache: False)
 
     @classmethod
     def product(cls, nets: NetFiles, act_layer: str, units: Sequence[int], seeds: Sequence[int],
@@ -290,7 +325,7 @@ def iter_job(job: Job, models: StepModels | None = None) -> Iterator[list[Sample
     """
     check_job(job)
     if models is None:
-        models = StepModels(job.nets, job.act_layer, job.mode)
+        models = StepModels(job.nets, job.act_layer, job.mode, job.use_cache)
     elif (models.nets, models.act_layer, models.mode) != (job.nets, job.act_layer, job.mode):
         raise ValueError("these step models were built for other nets, layer or mode")
     chunks = job.chunks()

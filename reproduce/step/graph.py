@@ -82,6 +82,20 @@ class StepShapes:
         """One sample's shape of the act layer's tensor."""
         return self.act.sample_shape
 
+    def as_dict(self) -> dict:
+        """A JSON-able form (the step-graph cache stores it)."""
+        return {"batch": self.batch, "code_size": self.code_size, "generated": self.generated,
+                "net_input": self.net_input, "act": {"name": self.act.name,
+                                                     "sample_shape": self.act.sample_shape,
+                                                     "batch_axis": self.act.batch_axis}}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "StepShapes":
+        act = values["act"]
+        return cls(int(values["batch"]), int(values["code_size"]), tuple(values["generated"]),
+                   tuple(values["net_input"]),
+                   ActLayer(act["name"], tuple(act["sample_shape"]), int(act["batch_axis"])))
+
     @property
     def crop_offset(self) -> tuple[int, int]:
         """The release's top-left offset: (S − h) // 2 and (S − w) // 2."""

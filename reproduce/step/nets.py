@@ -62,11 +62,9 @@ def input_names(model: onnx.ModelProto) -> list[str]:
     return [value.name for value in data_inputs(model.graph)]
 
 
-def generator_vjp(definition: str | Path, weights: str | Path, *, gen_in: str, gen_out: str,
-                  batch: int) -> tuple[onnx.ModelProto, Weights]:
-    """The generator's weight-free forward+VJP graph (inputs gen_in, gen_out_grad; outputs
-    gen_out, gen_in_grad) and its weights."""
-    from converters.vjp.transform import build_vjp
+def generator_forward(definition: str | Path, weights: str | Path, *, gen_in: str, gen_out: str,
+                      batch: int) -> tuple[onnx.ModelProto, Weights]:
+    """The generator's weight-free forward graph (input gen_in, output gen_out) and its weights."""
     definition = require_file(definition, "--generator_definition")
     caffemodel = require_file(weights, "--generator_weights")
     forward, detached = _converted("--generator_definition", definition, caffemodel,
@@ -74,14 +72,18 @@ def generator_vjp(definition: str | Path, weights: str | Path, *, gen_in: str, g
     if gen_in not in input_names(forward):
         raise UserError(f"--generator_input {gen_in}: not an input of {definition} "
                         f"(inputs: {', '.join(input_names(forward))})")
-    return build_vjp(forward, wrt=[gen_in], of=[gen_out]), detached
+    return forward, detached
 
 
-def net_vjp(definition: str | Path, weights: str | Path, *, act_layer: str,
-            batch: int) -> tuple[onnx.ModelProto, Weights, str]:
-    """The visualised net cut after act_layer (Caffe forward(end=L)) with its VJP, weight-free;
-    its weights and its input name."""
+def generator_vjp(forward: onnx.ModelProto, *, gen_in: str, gen_out: str) -> onnx.ModelProto:
+    """The generator's forward+VJP graph: inputs gen_in, gen_out_grad; outputs gen_out, gen_in_grad."""
     from converters.vjp.transform import build_vjp
+    return build_vjp(forward, wrt=[gen_in], of=[gen_out])
+
+
+def net_forward(definition: str | Path, weights: str | Path, *, act_layer: str,
+                batch: int) -> tuple[onnx.ModelProto, Weights]:
+    """The visualised net cut after act_layer (Caffe forward(end=L)), weight-free, and its weights."""
     definition = require_file(definition, "--net_definition")
     caffemodel = require_file(weights, "--net_weights")
     forward, detached = _converted("--net_definition", definition, caffemodel, act_layer=act_layer,
@@ -90,7 +92,14 @@ def net_vjp(definition: str | Path, weights: str | Path, *, act_layer: str,
     if len(inputs) != 1:
         raise UserError(f"--net_definition {definition}: expected one data input, found "
                         f"{', '.join(inputs) or 'none'}")
-    return build_vjp(forward, wrt=inputs, of=[act_layer]), detached, inputs[0]
+    return forward, detached
+
+
+def net_vjp(forward: onnx.ModelProto, *, act_layer: str) -> tuple[onnx.ModelProto, str]:
+    """The cut net's forward+VJP graph with respect to its input, and the input's name."""
+    from converters.vjp.transform import build_vjp
+    (net_in,) = input_names(forward)
+    return build_vjp(forward, wrt=[net_in], of=[act_layer]), net_in
 
 
 def encoder_forward(definition: str | Path, weights: str | Path, blob: str) -> onnx.ModelProto:

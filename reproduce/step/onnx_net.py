@@ -338,28 +338,32 @@ def cut_at(model: onnx.ModelProto, tensor: str, path: str | Path) -> onnx.ModelP
     return cut
 
 
-def prepared_net(net: OnnxNet, batch: int) -> tuple[onnx.ModelProto, Weights, str, tuple[int, int]]:
-    """The checked model, weight-free (common.onnx_graph), with its image input fixed at
-    `batch` (no adapter yet): the model, its weights, the input name and the net's input size."""
-    model, weights = detach_weights(load_onnx_model(net.path))
+def loaded_net(net: OnnxNet) -> tuple[onnx.ModelProto, Weights]:
+    """The checked model, weight-free (common.onnx_graph), and its weights."""
+    return detach_weights(load_onnx_model(net.path))
+
+
+def prepared_net(net: OnnxNet, model: onnx.ModelProto, batch: int) -> tuple[onnx.ModelProto, str, tuple[int, int]]:
+    """The loaded model with its image input fixed at `batch` (no adapter yet): the model, the
+    input name and the net's input size."""
     value = image_input(model, net.input_name, net.path)
     model, size = with_fixed_input(model, value.name, batch, net.adapter.size, net.path)
-    return model, weights, value.name, size
+    return model, value.name, size
 
 
-def generated_size(gen_vjp: onnx.ModelProto, gen_out: str) -> tuple[int, int]:
-    """(S, S'): the generator's image size, read from its VJP graph's `{gen_out}_grad` input."""
-    for value in gen_vjp.graph.input:
-        if value.name == f"{gen_out}_grad":
+def generated_size(gen_forward: onnx.ModelProto, gen_out: str) -> tuple[int, int]:
+    """(S, S'): the generator's image size, read from its forward graph's output `gen_out`."""
+    for value in gen_forward.graph.output:
+        if value.name == gen_out:
             dims = value.type.tensor_type.shape.dim
             return dims[-2].dim_value, dims[-1].dim_value
-    raise ValueError(f"the generator's VJP graph has no input {gen_out}_grad")
+    raise ValueError(f"the generator's graph has no output {gen_out}")
 
 
-def onnx_net_vjp(net: OnnxNet, *, act_layer: str, batch: int,
-                 generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, Weights, str]:
-    """The adapter + the net cut at tensor `act_layer`, with its VJP w.r.t. the crop (weight-free),
-    its weights and the crop input's name (the contract of `reproduce.step.nets.net_vjp`).
+def onnx_net_vjp(net: OnnxNet, model: onnx.ModelProto, *, act_layer: str, batch: int,
+                 generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, str]:
+    """The adapter + the loaded net (`loaded_net`) cut at tensor `act_layer`, with its VJP
+    w.r.t. the crop, and the crop input's name (the contract of `reproduce.step.nets.net_vjp`).
     `generated`: the generator's image size, which the crop must fit in."""
     from converters.vjp.transform import build_vjp
     if net.crop < 1:
@@ -367,13 +371,13 @@ def onnx_net_vjp(net: OnnxNet, *, act_layer: str, batch: int,
     if generated is not None and (net.crop > generated[0] or net.crop > generated[1]):
         raise UserError(f"--crop_size {net.crop}: larger than the generator's "
                         f"{generated[0]}×{generated[1]} image")
-    model, weights, input_name, size = prepared_net(net, batch)
+    model, input_name, size = prepared_net(net, model, batch)
     model = cut_at(model, act_layer, net.path)
     if act_layer not in depending_on(model, input_name):
         raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
                         f"of {net.path}")
     model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, net.crop, size)
     try:
-        return build_vjp(model, wrt=[crop_input], of=[act_layer]), weights, crop_input
+        return build_vjp(model, wrt=[crop_input], of=[act_layer]), crop_input
     except UserError as error:  # VJPError: an op without a rule, a tensor off the path
         raise UserError(f"--net_onnx {net.path}: {error}") from None

@@ -128,7 +128,7 @@ def run_sweep(request: SweepRequest, report: Callable[[str], None] = log.info,
     with ExitStack() as held:
         if out_dir.is_dir():  # refuse a second writer before converting anything
             held.enter_context(exclusive(out_dir))
-        models = StepModels(setup.nets, request.act_layer, setup.mode)
+        models = StepModels(setup.nets, request.act_layer, setup.mode, setup.use_cache)
         units, seeds = checked_runs(request, models)  # before anything is written
         fixed = fixed_settings(setup, request.act_layer, request.xy)
         if not out_dir.is_dir():

@@ -91,7 +91,7 @@ def batch_task(batch: Batch, setup: RunSetup, files: dict[str, ShippedFile]) -> 
            setup.nets.gen_out, batch.fixed.act_layer, setup.mode)
     models = _MODELS.get(key)
     if models is None:
-        models = _MODELS[key] = StepModels(setup.nets, batch.fixed.act_layer, setup.mode)
+        models = _MODELS[key] = StepModels(setup.nets, batch.fixed.act_layer, setup.mode, setup.use_cache)
     return run_batch(batch, setup, models, "ray")
 
 

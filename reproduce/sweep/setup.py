@@ -28,6 +28,7 @@ class RunSetup:
     clip: bool = False
     providers: str | None = None  # ONNX Runtime providers, comma-separated (None: CUDA if present)
     threads: int | None = None  # ONNX Runtime intra-op threads (None: its default)
+    use_cache: bool = True  # the on-disk step-graph cache (reproduce.step.cache)
 
     @property
     def mode(self) -> CodeMode:
