@@ -16,13 +16,14 @@ from pathlib import Path
 from common.cli import one_line_errors
 from reproduce.cli import quiet_converters
 from reproduce.cli.onnx_net_flags import add_onnx_net_arguments, onnx_net_from
-from reproduce.official.manifest import REPO_ROOT, data_path
+from reproduce.official.locations import project_path
+from reproduce.official.manifest import data_path
 from reproduce.run.job import (RUNTIMES, CodeFile, Job, NetFiles, SampleResult, StartImage,
                                iter_job)
 from reproduce.run.save import save_sample, trace_path_for
 from reproduce.step.rules import Schedule
 
-NETS = REPO_ROOT / "models" / "nets"
+NETS = project_path("models/nets")
 
 
 def default_paths() -> dict[str, str]:

@@ -29,9 +29,9 @@ from reproduce.cli.act_max import add_act_max_arguments, job_from
 from reproduce.conformance.compare import FAILING, markdown_table
 from reproduce.conformance.run import run_conformance, setup_from_job
 from reproduce.conformance.runtimes import RUNTIMES
-from reproduce.official.manifest import REPO_ROOT
+from reproduce.official.locations import project_path
 
-DEMO_DIR = REPO_ROOT / "models" / "demo"
+DEMO_DIR = project_path("models/demo")
 
 
 def spread_iterations(n_iters: int, count: int = 4) -> list[int]:

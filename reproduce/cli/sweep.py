@@ -23,13 +23,13 @@ from common.cli import one_line_errors
 from common.errors import UserError
 from reproduce.cli import quiet_converters
 from reproduce.cli.act_max import default_paths
-from reproduce.official.manifest import REPO_ROOT
+from reproduce.official.locations import project_path
 from reproduce.run.job import NetFiles
 from reproduce.sweep.driver import DEFAULT_BATCH, SweepRequest, run_sweep
 from reproduce.sweep.plan import hyper_sets
 from reproduce.sweep.setup import RunSetup
 
-DEMO_DIR = REPO_ROOT / "models" / "demo"
+DEMO_DIR = project_path("models/demo")
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:

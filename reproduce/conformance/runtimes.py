@@ -30,10 +30,11 @@ import numpy as np
 import onnx
 
 from reproduce.conformance.cases import Case, decode_outputs, read_output_dir, write_case_dir
+from reproduce.official.locations import project_path
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+WEB_DIR = project_path("web")
 Outputs = list[dict[str, np.ndarray]]
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
-from reproduce.official.manifest import REPO_ROOT, data_path
+from reproduce.official.locations import project_path
+from reproduce.official.manifest import data_path
 from reproduce.run.job import Job, NetFiles, StartImage
 from reproduce.step.rules import Schedule
 
-PROJECT_NETS = REPO_ROOT / "models" / "nets"
+PROJECT_NETS = project_path("models/nets")
 BOUND = "act_range/3x/fc6.txt"
 GENERATOR_WEIGHTS = "nets/upconv/fc6/generator.caffemodel"
 GENERATOR_PROTOTXT = "nets/upconv/fc6/generator.prototxt"
