@@ -8,16 +8,16 @@ from pathlib import Path
 from reproduce.conformance.run import Setup, run_conformance, setup_from_job
 from reproduce.conformance.runtimes import RUNTIMES, Runtime
 from reproduce.experiments.table import demo_job
+from reproduce.inputs.demo import DEMO_DIR, demo_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = REPO_ROOT / "models" / "demo"
 # Two states of the demo's published 200-iteration run: the start and late in the run.
 ITERATIONS = (0, 150)
 
 
 @functools.lru_cache(maxsize=None)
 def demo_setup(iterations: tuple[int, ...] = ITERATIONS) -> Setup:
-    return setup_from_job(demo_job(DEMO_DIR)[0], iterations)
+    return setup_from_job(demo_job(demo_settings(DEMO_DIR)), iterations)
 
 
 def results_for(runtime_names: tuple[str, ...], batches: tuple[int, ...] = (1, 4)):

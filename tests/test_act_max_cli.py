@@ -176,3 +176,22 @@ def test_units_and_seeds_in_chunks_equal_single_runs(tiny, tmp_path):
         assert_run_follows_reference(nets, trace["code_init"], trace["codes"], trace["acts"], None, None,
                                      trace["best"], Schedule.from_flags(4, 8.0, -1, 0.99), act_layer="fc8", unit=2,
                                      xy=0, bounds=bounds)
+
+
+def test_demo_runs_the_shipped_pair_with_its_bound(tmp_path):
+    """--demo = the demo pair's four files and its bound file (demo.json), byte for byte."""
+    demo = REPO_ROOT / "models" / "demo"
+    common = ["--unit", "3", "--n_iters", "2", "--threads", "1"]
+    by_demo = act_max("--demo", *common, "--output_dir", str(tmp_path / "demo"))
+    explicit = act_max(*common, "--output_dir", str(tmp_path / "explicit"),
+                       "--net_definition", str(demo / "classifier.prototxt"),
+                       "--net_weights", str(demo / "classifier.caffemodel"),
+                       "--generator_definition", str(demo / "generator.prototxt"),
+                       "--generator_weights", str(demo / "generator.caffemodel"),
+                       "--bound", str(demo / "fc6_3x.txt"))
+    assert by_demo.returncode == 0 and explicit.returncode == 0, by_demo.stderr + explicit.stderr
+    name = "fc8_0003_02_1.0_2.0__0.png"
+    assert (tmp_path / "demo" / name).read_bytes() == (tmp_path / "explicit" / name).read_bytes()
+    clipped = act_max("--demo", *common, "--clip", "1", "--output_dir", str(tmp_path / "clip"))
+    assert clipped.returncode == 0, clipped.stderr
+    assert (tmp_path / "clip" / name).read_bytes() != (tmp_path / "demo" / name).read_bytes()

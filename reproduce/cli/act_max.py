@@ -5,8 +5,9 @@ Same flag names and defaults as the release (--unit --n_iters --L2 --start_lr --
 --net_definition), the same output file name, plus: the generator and encoder files, a stored
 start code (--init_code), a trace (--trace), ONNX Runtime providers and threads, and batches of
 units/seeds (--units, --seeds: every pair is one sample, all optimised together, each exactly as
-if run alone), and any ONNX classifier as the net (--net_onnx, with its input convention:
-reproduce.cli.onnx_net_flags).
+if run alone), any ONNX classifier as the net (--net_onnx, with its input convention:
+reproduce.cli.onnx_net_flags), and the project's demo pair (--demo: its generator, classifier
+and bound file; reproduce.cli.net_flags).
 """
 from __future__ import annotations
 
@@ -15,24 +16,11 @@ from pathlib import Path
 
 from common.cli import one_line_errors
 from reproduce.cli import quiet_converters
-from reproduce.cli.onnx_net_flags import add_onnx_net_arguments, onnx_net_from
-from reproduce.official.locations import project_path
-from reproduce.official.manifest import data_path
-from reproduce.run.job import (RUNTIMES, CodeFile, Job, NetFiles, SampleResult, StartImage,
-                               iter_job)
+from reproduce.cli.net_flags import (add_net_arguments, add_runtime_arguments, bound_from,
+                                     default_paths, net_files_from)
+from reproduce.run.job import CodeFile, Job, SampleResult, StartImage, iter_job
 from reproduce.run.save import save_sample, trace_path_for
 from reproduce.step.rules import Schedule
-
-NETS = project_path("models/nets")
-
-
-def default_paths() -> dict[str, str]:
-    """The release's settings.py defaults: CaffeNet as net and encoder, the fc6 generator."""
-    return {"net_definition": str(NETS / "caffenet.prototxt"),
-            "net_weights": str(data_path("nets/caffenet/bvlc_reference_caffenet.caffemodel")),
-            "generator_definition": str(NETS / "upconv" / "fc6" / "generator.prototxt"),
-            "generator_weights": str(data_path("nets/upconv/fc6/generator.caffemodel")),
-            "mean_file": str(data_path("ilsvrc_2012_mean.mat"))}
 
 
 def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,37 +44,22 @@ def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
     add("--clip", metavar="b", type=int, default=0, help="clip the code to [-1, 1]")
     add("--bound", metavar="b", type=str, default="", help="file of the code's upper bounds")
     add("--output_dir", metavar="b", type=str, default=".", help="output directory for results")
-    add("--net_weights", metavar="b", type=str, default=paths["net_weights"])
-    add("--net_definition", metavar="b", type=str, default=paths["net_definition"])
-    add("--generator_definition", type=str, default=paths["generator_definition"])
-    add("--generator_weights", type=str, default=paths["generator_weights"])
-    add("--generator_input", type=str, default="feat", help="the generator's code blob")
-    add("--generator_output", type=str, default="deconv0", help="the generator's image blob")
+    add_net_arguments(parser)
     add("--encoder_definition", type=str, default=paths["net_definition"])
     add("--encoder_weights", type=str, default=paths["net_weights"])
     add("--mean_file", type=str, default=paths["mean_file"], help=".mat (image_mean) or .npy")
     add("--init_code", type=str, default="", help="start from a stored code (.npy)")
     add("--trace", type=str, default="", help="write the run's trace (.npz)")
     add("--debug_dir", type=str, default="./debug", help="where --debug images go")
-    add("--providers", type=str, default="", help="ONNX Runtime providers, comma-separated")
-    add("--runtime", type=str, choices=RUNTIMES, default="onnxruntime",
-        help="what runs the step graph: onnxruntime, or openvino (optional extra; CPU, f32)")
-    add("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
+    add_runtime_arguments(parser)
     add("--units", type=int, nargs="+", default=None, help="several units at once (batch)")
     add("--seeds", type=int, nargs="+", default=None, help="several seeds at once (batch)")
     add("--batch", type=int, default=0, help="at most this many samples per step graph (0: all)")
-    add_onnx_net_arguments(parser)
 
 
 def schedule_from(args: argparse.Namespace) -> Schedule:
     """The release's schedule (end_lr < 0 means the start rate)."""
     return Schedule.from_flags(args.n_iters, args.start_lr, args.end_lr, args.L2)
-
-
-def net_files_from(args: argparse.Namespace) -> NetFiles:
-    return NetFiles(args.generator_definition, args.generator_weights, args.net_definition,
-                    args.net_weights, args.generator_input, args.generator_output,
-                    net_onnx=onnx_net_from(args))
 
 
 def start_from(args: argparse.Namespace) -> StartImage | CodeFile | None:
@@ -102,7 +75,7 @@ def job_from(args: argparse.Namespace) -> Job:
     units = args.units if args.units is not None else [args.unit]
     seeds = args.seeds if args.seeds is not None else [args.seed]
     return Job.product(net_files_from(args), args.act_layer, units, seeds, schedule_from(args),
-                       xy=args.xy, start=start_from(args), bound=args.bound or None,
+                       xy=args.xy, start=start_from(args), bound=bound_from(args),
                        clip=bool(args.clip), providers=args.providers or None, runtime=args.runtime,
                        threads=args.threads or None, batch=args.batch,
                        record_codes=bool(args.trace), record_stepped=bool(args.debug))

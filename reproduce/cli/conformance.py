@@ -29,9 +29,6 @@ from reproduce.cli.act_max import add_act_max_arguments, job_from
 from reproduce.conformance.compare import FAILING, markdown_table
 from reproduce.conformance.run import run_conformance, setup_from_job
 from reproduce.conformance.runtimes import RUNTIMES
-from reproduce.official.locations import project_path
-
-DEMO_DIR = project_path("models/demo")
 
 
 def spread_iterations(n_iters: int, count: int = 4) -> list[int]:
@@ -45,7 +42,8 @@ def main(args: argparse.Namespace) -> int:
     quiet_converters()
     if args.demo:
         from reproduce.experiments.table import demo_job
-        job = demo_job(Path(args.demo_dir))[0]
+        from reproduce.inputs.demo import demo_settings
+        job = demo_job(demo_settings(args.demo_dir))
     else:
         job = job_from(args)
     if any(size < 1 for size in args.batch_sizes):
@@ -72,8 +70,6 @@ def register(subparsers) -> None:
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--demo", action="store_true", help="the project's demo pair and its settings (demo.json)")
-    add("--demo_dir", default=str(DEMO_DIR), help="the demo pair's folder (demo.json)")
     add("--batch_sizes", type=int, nargs="+", default=[1, 4], help="step graphs to export and check")
     add("--runtimes", nargs="+", choices=list(RUNTIMES), default=list(RUNTIMES),
         help="runtimes to check (default: all; those not installed are skipped)")

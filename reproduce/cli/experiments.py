@@ -18,14 +18,14 @@ from common.cli import one_line_errors
 from reproduce.cli import quiet_converters
 from reproduce.experiments.table import (EXPERIMENTS, NETS, Experiment, demo_job, experiment_job,
                                          required_files)
-from reproduce.official.locations import default_output_dir, project_path
+from reproduce.inputs.demo import DEMO_DIR, demo_settings
+from reproduce.official.locations import default_output_dir
 from reproduce.official.manifest import data_path
 from reproduce.outputs.collage import write_collage
 from reproduce.outputs.labels import caption, read_labels
 from reproduce.run.job import Job, SampleResult, iter_job
 from reproduce.run.save import save_sample
 
-DEMO_DIR = project_path("models/demo")
 DEMO_PANEL_SIZE = 112  # the demo's small images are shown enlarged (whole factor) in its collage
 
 
@@ -78,11 +78,11 @@ def run_experiment(experiment: Experiment, options: argparse.Namespace) -> list[
 
 def run_demo(options: argparse.Namespace) -> list[Path]:
     """The published loop on the project's demo pair (models/demo/demo.json)."""
-    job, labels_file = demo_job(Path(options.demo_dir), n_iters=options.n_iters or None,
-                                providers=options.providers or None,
-                                threads=options.threads or None)
+    demo = demo_settings(options.demo_dir)
+    job = demo_job(demo, n_iters=options.n_iters or None, providers=options.providers or None,
+                   threads=options.threads or None)
     results = run_and_save(job, Path(options.output) / "demo")
-    labels = read_labels(labels_file) if labels_file else {}
+    labels = read_labels(demo.labels) if demo.labels else {}
     return [write_collage(Path(options.output) / "demo.jpg", [result.saved for result in results],
                           [caption(labels, result.unit) for result in results],
                           min_panel_size=DEMO_PANEL_SIZE)]

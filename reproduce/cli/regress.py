@@ -13,7 +13,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from common.cli import one_line_errors
 from common.errors import UserError

@@ -16,24 +16,19 @@ OUT_DIR/runs.sqlite, the atlas OUT_DIR/atlas.html. The flags' defaults are act_m
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from common.cli import one_line_errors
 from common.errors import UserError
 from reproduce.cli import quiet_converters
-from reproduce.cli.act_max import default_paths
-from reproduce.official.locations import project_path
-from reproduce.run.job import NetFiles
+from reproduce.cli.net_flags import (add_net_arguments, add_runtime_arguments, bound_from,
+                                     labels_from, net_files_from)
 from reproduce.sweep.driver import DEFAULT_BATCH, SweepRequest, run_sweep
 from reproduce.sweep.plan import hyper_sets
 from reproduce.sweep.setup import RunSetup
 
-DEMO_DIR = project_path("models/demo")
-
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    paths = default_paths()
     add = parser.add_argument
     add("out_dir", metavar="OUT_DIR", help="the sweep's folder (store, images, atlas)")
     add("--act_layer", help="layer at which we activate a neuron (e.g. fc8)")
@@ -55,48 +50,23 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
              "depend on --batch)")
     add("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
         help="run the batches on Ray: a local runtime started here, or the cluster at ADDRESS")
-    add("--demo", action="store_true", help="the demo pair (models/demo): nets, bound, labels")
-    add("--demo_dir", default=str(DEMO_DIR), help="the demo pair's folder (demo.json)")
-    add("--net_definition", default=paths["net_definition"])
-    add("--net_weights", default=paths["net_weights"])
-    add("--generator_definition", default=paths["generator_definition"])
-    add("--generator_weights", default=paths["generator_weights"])
-    add("--generator_input", default="feat", help="the generator's code blob")
-    add("--generator_output", default="deconv0", help="the generator's image blob")
-    add("--providers", default="", help="ONNX Runtime providers, comma-separated")
-    add("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
+    add_net_arguments(parser)
+    add_runtime_arguments(parser)
     add("--labels", metavar="FILE", help="unit labels for the atlas (synset_words.txt style)")
     add("--atlas", action="store_true", help="only rewrite OUT_DIR/atlas.html from the store")
     add("--export", metavar="FILE", help="write the store's table as .csv or .parquet")
 
 
-def demo_settings(demo_dir: str) -> dict:
-    settings_file = Path(demo_dir) / "demo.json"
-    if not settings_file.is_file():
-        raise UserError(f"--demo_dir {demo_dir}: no demo.json there")
-    return json.loads(settings_file.read_text())
-
-
 def setup_from(args: argparse.Namespace) -> tuple[RunSetup, str | None]:
     """The nets, bound/clip and runtime settings, and the labels file (--demo fills them in)."""
-    files = {name: getattr(args, name) for name in ("generator_definition", "generator_weights",
-                                                   "net_definition", "net_weights")}
-    bound, labels = args.bound, args.labels
-    if args.demo:
-        demo = demo_settings(args.demo_dir)
-        files = {name: str(Path(args.demo_dir) / demo[name]) for name in files}
-        if bound is None and not args.clip and demo.get("bound"):
-            bound = str(Path(args.demo_dir) / demo["bound"])
-        if labels is None and demo.get("labels"):
-            labels = str(Path(args.demo_dir) / demo["labels"])
-    nets = NetFiles(files["generator_definition"], files["generator_weights"],
-                    files["net_definition"], files["net_weights"], args.generator_input,
-                    args.generator_output)
+    nets = net_files_from(args)
+    if nets.net_onnx is not None or args.runtime != "onnxruntime":
+        raise UserError("--net_onnx/--runtime: not supported by sweep yet (act_max takes them)")
     if args.threads < 0:
         raise UserError(f"--threads {args.threads}: must not be negative")
-    setup = RunSetup(nets, bound=bound or None, clip=args.clip, providers=args.providers or None,
-                     threads=args.threads or None)
-    return setup, labels
+    setup = RunSetup(nets, bound=bound_from(args), clip=args.clip,
+                     providers=args.providers or None, threads=args.threads or None)
+    return setup, labels_from(args)
 
 
 def main(args: argparse.Namespace) -> int:

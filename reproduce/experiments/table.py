@@ -7,11 +7,10 @@ under models/nets/.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import UserError
+from reproduce.inputs.demo import DemoSettings
 from reproduce.official.locations import project_path
 from reproduce.official.manifest import data_path
 from reproduce.run.job import Job, NetFiles, StartImage
@@ -116,20 +115,11 @@ def experiment_job(experiment: Experiment, *, n_iters: int | None = None,
                        providers=providers, threads=threads, record_stepped=experiment.debug)
 
 
-def demo_job(demo_dir: Path, *, n_iters: int | None = None, providers: str | None = None,
-             threads: int | None = None) -> tuple[Job, Path | None]:
-    """The published loop on the project's demo pair (demo_dir/demo.json): the Job and the
-    labels file (None when the settings name none)."""
-    settings_file = demo_dir / "demo.json"
-    if not settings_file.is_file():
-        raise UserError(f"{settings_file}: missing; the demo models are not built yet "
-                        "(python -m models.demo.train_demo)")
-    demo = json.loads(settings_file.read_text())
-    nets = NetFiles(*(str(demo_dir / demo[key]) for key in
-                      ("generator_definition", "generator_weights", "net_definition", "net_weights")))
-    schedule = Schedule.from_flags(n_iters or demo["n_iters"], demo["start_lr"], demo["end_lr"],
-                                   demo["L2"])
-    job = Job.product(nets, demo["act_layer"], demo["units"], (demo.get("seed", 0),), schedule,
-                      xy=demo.get("xy", 0), bound=str(demo_dir / demo["bound"]),
-                      providers=providers, threads=threads)
-    return job, (demo_dir / demo["labels"]) if demo.get("labels") else None
+def demo_job(demo: DemoSettings, *, n_iters: int | None = None, providers: str | None = None,
+             threads: int | None = None) -> Job:
+    """The published loop on the project's demo pair, with demo.json's settings."""
+    nets = NetFiles(demo.generator_definition, demo.generator_weights, demo.net_definition,
+                    demo.net_weights)
+    schedule = Schedule.from_flags(n_iters or demo.n_iters, demo.start_lr, demo.end_lr, demo.L2)
+    return Job.product(nets, demo.act_layer, demo.units, (demo.seed,), schedule, xy=demo.xy,
+                       bound=demo.bound, providers=providers, threads=threads)
