@@ -5,7 +5,7 @@ Nothing here uses ONNX Runtime or the converters' gradient rules: the generator 
 from its Caffe layers (InnerProduct, leaky ReLU, Reshape, Deconvolution), the adapter from
 its definition in `reproduce.step.onnx_net` (channel swap, + Caffe mean, /255, − mean, / std,
 half-pixel bilinear resize with edge clamping), and the classifiers node by node from the
-ONNX operator definitions. One DGN-AM iteration is then the spec's step 4 on top of them
+ONNX operator definitions. One DGN-AM iteration is then step 4 of docs/method.md ("One run") on top of them
 (`reference_step`), with the release's normalised update imported from the driver's NumPy
 reference. The twins' backward passes are checked here against central differences.
 """

@@ -1,4 +1,4 @@
-"""The paper's five published experiments (../shared/spec/dgn-am.md, "The published experiments").
+"""The paper's five published experiments (docs/method.md, "The five experiments").
 
 Each row gives the net, layer, units and hyperparameters the release's shell scripts pass to
 act_max.py; `experiment_job` turns a row into a Job (reproduce.run.job). Official files are looked up under
