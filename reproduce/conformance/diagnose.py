@@ -51,7 +51,7 @@ class Origin:
         if self.is_decision:
             return (f"{where}: {self.mismatched} of {self.size} decisions flip, each within "
                     f"{self.margin:.1e} (relative) of the boundary")
-        signature = f" as {self.known_bug}" if self.known_bug else ""
+        signature = f", as a known defect computes: {self.known_bug}" if self.known_bug else ""
         return f"{where}: inputs agree, {self.mismatched} of {self.size} outputs differ{signature}"
 
 

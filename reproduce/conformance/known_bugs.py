@@ -71,5 +71,5 @@ def lrn_summing_first_batch_channels(node: onnx.NodeProto,
 
 
 REFERENCE_EVALUATOR_LRN = KnownBug(
-    "LRN", "its LRN sums the window only for the first B channels (B = batch), as "
-           "onnx/reference/ops/op_lrn.py loops over the batch size", lrn_summing_first_batch_channels)
+    "LRN", "its LRN sums the window only for the first B channels, B = batch "
+           "(onnx/reference/ops/op_lrn.py loops over the batch size)", lrn_summing_first_batch_channels)
