@@ -11,7 +11,8 @@ from support.paths import REPO_ROOT
 
 ENTRY_POINTS = {
     "converters": ("caffe2onnx", "vjp"),
-    "reproduce": ("act_max", "experiments", "regress", "export_step", "fetch", "models"),
+    "reproduce": ("act_max", "experiments", "regress", "export_step", "fetch", "models", "sweep",
+                  "layers", "conformance"),
 }
 
 
