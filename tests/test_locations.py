@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 
-from conftest import REPO_ROOT
 from reproduce.official import locations
 from reproduce.official.manifest import data_root, manifest_path
+from support.paths import REPO_ROOT
 
 PACKAGES = ("common", "converters", "reproduce")
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import onnx
 import pytest
 
-from conftest import REPO_ROOT
 from converters.__main__ import main as converters_main
 from reproduce.__main__ import main as reproduce_main
+from support.paths import REPO_ROOT
 
 # The data files the code reads through reproduce.official.locations.project_path.
 PACKAGE_DATA = ("models/manifest.json", "models/demo/demo.json", "models/demo/classifier.prototxt",

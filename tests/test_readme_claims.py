@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from common.cli import build_parser
-from conftest import REPO_ROOT
+from support.paths import REPO_ROOT
 from tools.regenerate_tables import GENERATED_LINE, HAND_WRITTEN, TABLES, begin_marker, end_marker
 
 DOCUMENTS = ("README.md", "reproduce/README.md", *sorted(
