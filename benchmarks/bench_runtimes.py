@@ -11,6 +11,7 @@ Python (the one-step agreement `python -m reproduce conformance` checks), and ON
 the same graph without the weight copies (reproduce.step.weight_copies) and without its layout
 optimiser (what a Loop body gets), to show what those cost it.
 Usage: python benchmarks/bench_runtimes.py [--sizes demo full] [--repeat 10] [--runtimes NAME ...]
+    [--table FILE]   (also write the results as a Markdown table: tools/regenerate_tables.py)
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from common.atomic import atomic_write_bytes  # noqa: E402
 from converters.caffe.onnx_file import save_onnx  # noqa: E402
 from reproduce.conformance.cases import Case  # noqa: E402
 from reproduce.conformance.compare import relative_error  # noqa: E402
@@ -67,7 +69,12 @@ def iteration_case(model: onnx.ModelProto, bound_file: Path | None) -> Case:
     return Case("iteration 0", feeds, ("new_code", "act", "image"))
 
 
-def bench_size(size: str, runtimes: list[Runtime], repeat: int, workdir: Path) -> None:
+TableRow = tuple[str, str, str, str, str, str]  # size, runtime, model, ms/iter, vs ORT, code vs ORT
+
+
+def bench_size(size: str, runtimes: list[Runtime], repeat: int, workdir: Path,
+               table: list[TableRow]) -> None:
+    """Prints the size's results and appends them to `table`."""
     files, bound_file = net_files(size, workdir)
     step_model = build_step_model(files, "fc8", 1, CodeMode.BOUND)
     step = step_model.exported()
@@ -86,16 +93,28 @@ def bench_size(size: str, runtimes: list[Runtime], repeat: int, workdir: Path) -
         reason = runtime.unavailable()
         if reason:
             print(f"{runtime.name:44s} skipped: {reason}")
+            table.append((size, runtime.name, label, "skipped", "–", "–"))
             continue
         try:
             ms = runtime.time_case(model_path, case, repeat, workdir / "work")
             code = runtime.run(model_path, [case], workdir / "work")[0]["new_code"]
         except RuntimeFailure as failure:
             print(f"{runtime.name:44s} {label:22s} fails: {failure}")
+            table.append((size, f"{runtime.name} {runtime.version()}", label, "fails", "–", "–"))
             continue
         baseline = baseline or ms
-        print(f"{runtime.name:44s} {label:22s} {ms:9.2f} {ms / baseline:6.2f}x "
-              f"{relative_error(reference['new_code'], code):12.1e}")
+        error = relative_error(reference['new_code'], code)
+        print(f"{runtime.name:44s} {label:22s} {ms:9.2f} {ms / baseline:6.2f}x {error:12.1e}")
+        table.append((size, f"{runtime.name} {runtime.version()}", label, f"{ms:.2f}",
+                      f"{ms / baseline:.2f}x", f"{error:.1e}"))
+
+
+def markdown_table(rows: list[TableRow], repeat: int) -> str:
+    """The results as the README's table."""
+    lines = [f"| size | runtime | model | ms/iteration (median of {repeat}) | vs ONNX Runtime | "
+             "new code vs ONNX Runtime |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -103,14 +122,18 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", choices=("demo", "full"), default=["demo", "full"])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--runtimes", nargs="+", choices=list(RUNTIMES), default=list(BENCH_RUNTIMES))
+    parser.add_argument("--table", type=Path, help="also write the results as a Markdown table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     runtimes = [RUNTIMES[name]() for name in args.runtimes]
     workdir = REPO / "build" / "bench_runtimes"
     workdir.mkdir(parents=True, exist_ok=True)
+    table: list[TableRow] = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(dir=workdir) as scratch:
-            bench_size(size, runtimes, args.repeat, Path(scratch) if size == "demo" else workdir)
+            bench_size(size, runtimes, args.repeat, Path(scratch) if size == "demo" else workdir, table)
+    if args.table:
+        atomic_write_bytes(args.table, markdown_table(table, args.repeat).encode())
 
 
 if __name__ == "__main__":

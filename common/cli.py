@@ -35,13 +35,33 @@ def report_user_error(command: str, error: Exception) -> int:
     return EXIT_BAD_INPUT
 
 
-def run_subcommands(prog: str, description: str | None, module_names: Sequence[str],
-                    argv: list[str] | None = None) -> int:
-    """Builds the parser from modules exposing `register(subparsers)` and runs the chosen one.
+# The project's own top-level packages: a missing module among them is a broken install (a bug),
+# anything else a dependency that is not installed (an environment that was not set up).
+OWN_PACKAGES = ("common", "converters", "reproduce", "models", "tools")
+SETUP_HINT = ("set up with ./run_all.sh in the project's checkout (it creates .venv: then run "
+              ".venv/bin/python -m reproduce ...), or pip install . there (the dgn-am commands "
+              "with their dependencies)")
 
-    Each module adds its parser and sets `func(args) -> int` as that parser's default. A
-    UserError escaping `func` becomes one line and exit status 2 (see the module docstring).
-    """
+
+def missing_dependency(error: ModuleNotFoundError) -> str | None:
+    """The top-level name of the third-party package an import could not find (None: one of
+    the project's own modules is missing, which is a bug, not a set-up step)."""
+    name = (error.name or "").split(".")[0]
+    return name if name and name not in OWN_PACKAGES else None
+
+
+def report_missing_dependency(prog: str, name: str) -> int:
+    """Prints the one line saying what is missing and how to set up; returns 2."""
+    print(f"{prog}: error: the Python package {name!r} is not installed: {SETUP_HINT}",
+          file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def build_parser(prog: str, description: str | None,
+                 module_names: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of every subcommand, from modules exposing `register(subparsers)` (each adds
+    its parser and sets `func(args) -> int` as that parser's default). Parsing a command line
+    with it runs nothing (the README's commands are checked this way)."""
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -49,12 +69,32 @@ def run_subcommands(prog: str, description: str | None, module_names: Sequence[s
         importlib.import_module(module_name).register(subparsers)
     for name, sub in subparsers.choices.items():
         one_line_errors(sub, name)
+    return parser
+
+
+def run_subcommands(prog: str, description: str | None, module_names: Sequence[str],
+                    argv: list[str] | None = None) -> int:
+    """Builds the parser (`build_parser`) and runs the chosen subcommand.
+
+    A UserError escaping `func` becomes one line and exit status 2 (see the module docstring);
+    so does a dependency that is not installed (one line saying how to set up, not a traceback).
+    """
+    try:
+        parser = build_parser(prog, description, module_names)
+    except ModuleNotFoundError as error:
+        if (missing := missing_dependency(error)) is None:
+            raise
+        return report_missing_dependency(prog, missing)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return args.func(args)
     except UserError as error:
         return report_user_error(args.command, error)
+    except ModuleNotFoundError as error:
+        if (missing := missing_dependency(error)) is None:
+            raise
+        return report_missing_dependency(args.command, missing)
     except KeyboardInterrupt:
         print(f"{args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -1,8 +1,9 @@
-"""`python -m reproduce SUBCOMMAND ...`: the DGN-AM driver and its companions.
+"""`python -m reproduce SUBCOMMAND ...` (installed: `dgn-am SUBCOMMAND ...`, the same
+subcommands): the DGN-AM driver and its companions.
 
 Subcommands: act_max (one run, the original script's flags), experiments (the paper's
 figures; what run_all.sh calls), regress (record / compare reference runs), export_step
-(the step graph as ONNX), fetch and models (official files).
+(the step graph as ONNX), fetch and models (official files), sweep, layers, conformance.
 Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
@@ -20,5 +21,11 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.conformance",
 )
 
+
+def main(argv: list[str] | None = None, prog: str = "dgn-am") -> int:
+    """The `dgn-am` console command (pyproject.toml) and `python -m reproduce`."""
+    return run_subcommands(prog, __doc__, SUBCOMMAND_MODULES, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_subcommands("python -m reproduce", __doc__, SUBCOMMAND_MODULES))
+    sys.exit(main(prog="python -m reproduce"))

@@ -190,7 +190,7 @@ TRAJECTORY_NETS = ["caffenet", "places205", "googlenet"]
 
 @pytest.mark.parametrize("net_key", TRAJECTORY_NETS)
 def test_single_dgn_am_iterations_from_caffe_states_give_caffes_next_codes(net_key, weights_dir):
-    """Each iteration i, started from Caffe's code i, gives Caffe's code i+1 (spec "One run")."""
+    """Each iteration i, started from Caffe's code i, gives Caffe's code i+1 (docs/method.md, "One run")."""
     from reproduce.step.graph import build_step_graph
     from reproduce.run.runner import StepRunner
     data = fixture(f"caffe_dgn_am_{net_key}.npz")

@@ -11,7 +11,8 @@ from support.paths import REPO_ROOT
 
 ENTRY_POINTS = {
     "converters": ("caffe2onnx", "vjp"),
-    "reproduce": ("act_max", "experiments", "regress", "export_step", "fetch", "models"),
+    "reproduce": ("act_max", "experiments", "regress", "export_step", "fetch", "models", "sweep",
+                  "layers", "conformance"),
 }
 
 
@@ -31,3 +32,14 @@ def test_help_lists_every_subcommand(package):
     assert result.returncode == 0, result.stderr
     for subcommand in ENTRY_POINTS[package]:
         assert subcommand in result.stdout
+
+
+@pytest.mark.parametrize("package", sorted(ENTRY_POINTS))
+def test_without_dependencies_python_m_prints_one_line_saying_how_to_set_up(package):
+    """`python -S` leaves out site-packages: no numpy, onnx, ... (as a fresh clone's python)."""
+    result = subprocess.run([sys.executable, "-S", "-m", package, "--help"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"python -m {package}: error: the Python package ")
+    assert "./run_all.sh" in line and result.stdout == ""

@@ -1,4 +1,4 @@
-"""The step graph and loop against the plain-NumPy reference (spec "One run", step 4).
+"""The step graph and loop against the plain-NumPy reference (docs/method.md, "One run", step 4).
 
 Fidelity is checked iteration by iteration from the same state: the code (elementwise), the
 activation and both gradient norms agree within λ·√2·σ, σ each value's float32 error scale

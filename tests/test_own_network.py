@@ -10,7 +10,7 @@ Tolerance: one iteration is ~10⁵ float32 operations per output through sums of
 thousand terms (convolutions, the generator's 2048-wide layers, the mean |g| reductions), whose
 order differs between ONNX Runtime and NumPy; the relative error of such a sum is bounded by
 about n·2⁻²⁴ in the worst case and grows like √n·2⁻²⁴ in practice (~3e-6 for n = 4096). The
-spec's bound for the driver (tests/test_driver_step.py) is 1e-5 relative; measured here:
+driver's bound (tests/test_driver_step.py) is 1e-5 relative; measured here:
 ≤ 1.2e-6 for the code, the activation and both gradient norms.
 """
 from __future__ import annotations

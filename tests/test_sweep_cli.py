@@ -309,7 +309,7 @@ def chromium() -> str | None:
 def test_atlas_renders_and_sorts_in_chromium(reference):
     """The page in a real browser (Playwright + Chromium, when installed): every tile's image
     loads from its relative path; sorting by final_act orders the tiles."""
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (requirements-conformance.txt; tools/setup_conformance.sh)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (requirements-web.txt; tools/setup_conformance.sh)")
     if chromium() is None:
         pytest.skip("chromium not found (apt-get install chromium, or set DGN_AM_CHROMIUM)")
     with playwright_api.sync_playwright() as playwright:

@@ -1,6 +1,6 @@
 """`sweep --ray` on a local Ray instance (2 CPUs): the same files and rows as the local executor,
 one step-graph build per worker process and batch size, a killed worker's batch retried.
-Ray is an optional extra (requirements-sweep.txt); CI installs it (tools/setup_env.sh)."""
+Ray is an optional extra (requirements-sweep.txt); CI installs it (tools/setup_tests.sh)."""
 from __future__ import annotations
 
 import os

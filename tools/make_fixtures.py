@@ -12,7 +12,7 @@ Run under the pycaffe that tools/reference_caffe/build.sh builds:
    the generator the code gradient of a random output gradient. The other layouts must
    give bit-identical outputs in Caffe (checked here, not stored). Gradient records run
    layer by layer with kink units held (tools/reference_caffe/kinks.py) and list them.
-3. Short DGN-AM trajectories: the loop of ../shared/spec/dgn-am.md written with pycaffe
+3. Short DGN-AM trajectories: the loop of docs/method.md ("One run") written with pycaffe
    calls like the release's act_max.py, recording the code after every iteration, and each
    iteration repeated from the same code with kink units held.
 
@@ -163,7 +163,7 @@ def record_net(net_spec: sw.SyntheticNet, weights_dir: Path) -> dict[str, np.nda
 
 def dgn_am_iteration(generator: PlainNet, net: PlainNet, code: np.ndarray, step: float,
                      run: Trajectory, bounds: tuple[np.ndarray, np.ndarray]) -> dict:
-    """One iteration of the release's loop (spec "One run", step 4) from `code`."""
+    """One iteration of the release's loop (docs/method.md, "One run", step 4) from `code`."""
     gen_in, gen_out = "feat", "deconv0"
     gen_blobs, net_blobs = generator.net.blobs, net.net.blobs
     gen_blobs[gen_in].data[...] = code

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs the conformance runtimes into .venv and web/ (CI runs it before the tests; quick and
-# idempotent when everything is present): requirements-conformance.txt (OpenVINO, tract,
-# Playwright), Debian's chromium and Node.js when missing (apt, as root), and web/'s pinned
+# idempotent when everything is present): requirements-conformance.txt (OpenVINO, tract) and
+# requirements-web.txt (Playwright), Debian's chromium and Node.js when missing (apt, as root), and web/'s pinned
 # onnxruntime-node / onnxruntime-web (npm ci; ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="$(bash "$root/tools/setup_env.sh")"
 stamp="$root/.venv/.conformance.sha1"
-want="$(sha1sum < "$root/requirements-conformance.txt" | cut -d' ' -f1)"
+want="$(cat "$root/requirements-conformance.txt" "$root/requirements-web.txt" | sha1sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  "$py" -m pip install -q -r "$root/requirements-conformance.txt" >&2
+  "$py" -m pip install -q -r "$root/requirements-conformance.txt" -r "$root/requirements-web.txt" >&2
   echo "$want" > "$stamp"
 fi
 missing=()

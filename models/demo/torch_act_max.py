@@ -1,6 +1,6 @@
 """Training-side tool: the published DGN-AM loop in torch, for tuning the demo pair.
 
-Follows ../shared/spec/dgn-am.md ("One run") batched over units: normalised gradient
+Follows docs/method.md ("One run") batched over units: normalised gradient
 step on the cropped image, the change pushed back through the generator to the code,
 normalised step on the code, clipping to [0, 3x bound], L2 decay. The project's own
 driver (reproduce/) is what measures the shipped results (tests/test_demo.py); this checks

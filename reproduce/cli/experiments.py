@@ -19,7 +19,8 @@ from reproduce.cli import quiet_converters
 from reproduce.experiments.table import (EXPERIMENTS, NETS, Experiment, demo_job, experiment_job,
                                          required_files)
 from reproduce.inputs.demo import DEMO_DIR, demo_settings
-from reproduce.official.manifest import REPO_ROOT, data_path
+from reproduce.official.locations import default_output_dir
+from reproduce.official.manifest import data_path
 from reproduce.outputs.collage import write_collage
 from reproduce.outputs.labels import caption, read_labels
 from reproduce.run.job import Job, SampleResult, iter_job
@@ -111,7 +112,7 @@ def register(subparsers) -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", type=int, nargs="+", choices=range(1, 6), metavar="N",
                         help="run only these experiments (1-5)")
-    parser.add_argument("--output", default=str(REPO_ROOT / "output"), help="output folder")
+    parser.add_argument("--output", default=str(default_output_dir()), help="output folder")
     parser.add_argument("--demo", action="store_true", help="run the demo models even if the "
                         "official files are there")
     parser.add_argument("--demo_dir", default=str(DEMO_DIR), help="the demo pair's folder (demo.json)")

@@ -17,10 +17,11 @@ import argparse
 
 from reproduce.cli.onnx_net_flags import add_onnx_net_arguments, onnx_net_from
 from reproduce.inputs.demo import DEMO_DIR, DemoSettings, demo_settings
-from reproduce.official.manifest import REPO_ROOT, data_path
+from reproduce.official.locations import project_path
+from reproduce.official.manifest import data_path
 from reproduce.run.job import RUNTIMES, NetFiles
 
-NETS = REPO_ROOT / "models" / "nets"
+NETS = project_path("models/nets")
 
 
 def default_paths() -> dict[str, str]:

@@ -15,7 +15,8 @@ import argparse
 
 from reproduce.step.onnx_net import PRESETS, OnnxNet, adapter_from_flags
 
-DEFAULT_CROP = 227  # the release's crop of the fc6 generator's 256×256 image (spec, step 3)
+# the release's crop of the fc6 generator's 256×256 image (docs/method.md, "One run", step 3)
+DEFAULT_CROP = 227
 
 
 def add_onnx_net_arguments(parser: argparse.ArgumentParser) -> None:

@@ -78,14 +78,14 @@ def _explain(runtime: Runtime, reference_runtime: Runtime, model: ModelUnderTest
     origins = diagnose(model.step_path, step_case,
                        lambda path, case: reference_runtime.run(path, [case], workdir / "ref")[0],
                        lambda path, case: runtime.run(path, [case], workdir / "probe")[0],
-                       workdir, rtol)
+                       workdir, rtol, runtime.known_bugs)
     if not origins:
         return "differs", "no single node accounts for it"
     detail = "; ".join(origin.describe() for origin in origins[:3])
     if all(origin.is_decision for origin in origins):
         return "flip", detail
-    if all(origin.op_type in runtime.known_bugs for origin in origins):
-        return "runtime bug", f"{detail} ({runtime.known_bugs[origins[0].op_type]})"
+    if all(origin.known_bug for origin in origins):  # each has the defect's signature
+        return "runtime bug", detail
     return "differs", detail
 
 

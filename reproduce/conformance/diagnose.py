@@ -8,11 +8,13 @@ ReLU-gradient mask `x > 0`, or max-pool's argmax indices) the difference is a fl
 runtimes' inputs to the decision differ by rounding only, the decision lands on the other side
 for a few elements, and everything downstream follows. The margin reported is how far the
 flipped elements are from the decision boundary in the reference (|a − b| for a comparison, the
-gap between the two chosen maxima for max-pool), relative to the input's scale.
+gap between the two chosen maxima for max-pool), relative to the input's scale. An origin at an op
+with a known defect of the other runtime (reproduce.conformance.known_bugs) is attributed to it
+only when the other runtime's output there is what the defect computes from the node's inputs.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import onnx
 from onnx import numpy_helper, shape_inference
 
 from reproduce.conformance.cases import Case
+from reproduce.conformance.known_bugs import KnownBug
 
 COMPARISONS = {"Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual"}
 DECISIONS = COMPARISONS | {"MaxPool"}  # max-pool: its argmax indices output
@@ -37,6 +40,7 @@ class Origin:
     mismatched: int  # elements of `output` that disagree
     size: int
     margin: float | None  # decisions: the largest relative distance from the boundary flipped
+    known_bug: str | None = None  # the other runtime's known defect, when its output has its signature
 
     @property
     def is_decision(self) -> bool:
@@ -47,7 +51,8 @@ class Origin:
         if self.is_decision:
             return (f"{where}: {self.mismatched} of {self.size} decisions flip, each within "
                     f"{self.margin:.1e} (relative) of the boundary")
-        return f"{where}: inputs agree, {self.mismatched} of {self.size} outputs differ"
+        signature = f", as a known defect computes: {self.known_bug}" if self.known_bug else ""
+        return f"{where}: inputs agree, {self.mismatched} of {self.size} outputs differ{signature}"
 
 
 def instrumented(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str]]:
@@ -126,9 +131,23 @@ class _Values(dict):
         return value
 
 
+def _known_bug(node: onnx.NodeProto, output: str, values: dict[str, np.ndarray],
+               other: dict[str, np.ndarray], known_bugs: Mapping[str, KnownBug],
+               rtol: float) -> str | None:
+    """The description of the other runtime's known defect at this node, when its output is
+    what the defect computes from the node's (agreeing) inputs; else None."""
+    bug = known_bugs.get(node.op_type)
+    if bug is None or output != node.output[0]:
+        return None
+    inputs = [values[name] for name in node.input if name]
+    return bug.description if bug.explains(node, inputs, other[output], rtol) else None
+
+
 def find_origins(model: onnx.ModelProto, reference: dict[str, np.ndarray],
-                 other: dict[str, np.ndarray], feeds: dict[str, np.ndarray], rtol: float) -> list[Origin]:
-    """The origins (see the module docstring) given both runtimes' values of every tensor."""
+                 other: dict[str, np.ndarray], feeds: dict[str, np.ndarray], rtol: float,
+                 known_bugs: Mapping[str, KnownBug] | None = None) -> list[Origin]:
+    """The origins (see the module docstring) given both runtimes' values of every tensor;
+    `known_bugs` are the other runtime's (op type → defect)."""
     initializers = {tensor.name: tensor for tensor in model.graph.initializer}
     agrees: dict[str, bool] = {name: True for name in list(feeds) + list(initializers)}
     values = _Values(feeds, reference, initializers)
@@ -144,14 +163,17 @@ def find_origins(model: onnx.ModelProto, reference: dict[str, np.ndarray],
             if inputs_agree and not agrees[output]:
                 flipped = ~elementwise
                 margin = _margin(node, output, values, other, flipped)
+                bug = _known_bug(node, output, values, other, known_bugs or {}, rtol)
                 origins.append(Origin(node.name or output, node.op_type, output,
-                                      int(flipped.sum()), int(flipped.size), margin))
+                                      int(flipped.sum()), int(flipped.size), margin, bug))
     return origins
 
 
 def diagnose(model_path: Path, case: Case, run_reference: Runner, run_other: Runner,
-             workdir: Path, rtol: float) -> list[Origin]:
-    """Runs the instrumented model in both runtimes on `case` and returns the origins."""
+             workdir: Path, rtol: float,
+             known_bugs: Mapping[str, KnownBug] | None = None) -> list[Origin]:
+    """Runs the instrumented model in both runtimes on `case` and returns the origins
+    (`known_bugs`: the other runtime's)."""
     model = onnx.load(str(model_path))
     probe, exposed = instrumented(model)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -161,4 +183,4 @@ def diagnose(model_path: Path, case: Case, run_reference: Runner, run_other: Run
     probe_case = Case(case.name, case.feeds, outputs)
     reference = run_reference(probe_path, probe_case)
     other = run_other(probe_path, probe_case)
-    return find_origins(model, reference, other, dict(case.feeds), rtol)
+    return find_origins(model, reference, other, dict(case.feeds), rtol, known_bugs)

@@ -30,10 +30,12 @@ import numpy as np
 import onnx
 
 from reproduce.conformance.cases import Case, decode_outputs, read_output_dir, write_case_dir
+from reproduce.conformance.known_bugs import REFERENCE_EVALUATOR_LRN, KnownBug
+from reproduce.official.locations import project_path
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+WEB_DIR = project_path("web")
 Outputs = list[dict[str, np.ndarray]]
 
 
@@ -57,7 +59,7 @@ class Runtime:
 
     name = "runtime"
     loop_support = True  # False: the runtime has no ONNX Loop (the host loop drives the step graph)
-    known_bugs: dict[str, str] = {}  # op type → the runtime's documented defect for that op
+    known_bugs: dict[str, KnownBug] = {}  # op type → the runtime's known defect (with its signature)
 
     def unavailable(self) -> str | None:
         """Why this runtime cannot run here, or None."""
@@ -331,9 +333,7 @@ class ReferenceEvaluator(Runtime):
     """onnx.reference.ReferenceEvaluator (NumPy, op by op)."""
 
     name = "onnx ReferenceEvaluator"
-    # onnx/reference/ops/op_lrn.py loops `for c in range(x.shape[0])`: the batch size, not the
-    # channel count, so only the first B channels get their window sum (the others none).
-    known_bugs = {"LRN": "its LRN sums the window only for the first B channels (B = batch)"}
+    known_bugs = {"LRN": REFERENCE_EVALUATOR_LRN}  # reproduce.conformance.known_bugs
 
     def version(self) -> str:
         return onnx.__version__

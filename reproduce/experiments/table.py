@@ -1,4 +1,4 @@
-"""The paper's five published experiments (../shared/spec/dgn-am.md, "The published experiments").
+"""The paper's five published experiments (docs/method.md, "The five experiments").
 
 Each row gives the net, layer, units and hyperparameters the release's shell scripts pass to
 act_max.py; `experiment_job` turns a row into a Job (reproduce.run.job). Official files are looked up under
@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reproduce.inputs.demo import DemoSettings
-from reproduce.official.manifest import REPO_ROOT, data_path
+from reproduce.official.locations import project_path
+from reproduce.official.manifest import data_path
 from reproduce.run.job import Job, NetFiles, StartImage
 from reproduce.step.rules import Schedule
 
-PROJECT_NETS = REPO_ROOT / "models" / "nets"
+PROJECT_NETS = project_path("models/nets")
 BOUND = "act_range/3x/fc6.txt"
 GENERATOR_WEIGHTS = "nets/upconv/fc6/generator.caffemodel"
 GENERATOR_PROTOTXT = "nets/upconv/fc6/generator.prototxt"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
-from reproduce.official.manifest import REPO_ROOT
+from reproduce.official.locations import project_path
 
-DEMO_DIR = REPO_ROOT / "models" / "demo"
+DEMO_DIR = project_path("models/demo")
 NET_FILE_KEYS = ("generator_definition", "generator_weights", "net_definition", "net_weights")
 
 

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
+from reproduce.official.locations import default_data_root, project_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout: reproduce/official/ is two below
-DEFAULT_MANIFEST = REPO_ROOT / "models" / "manifest.json"
-DEFAULT_DATA_ROOT = REPO_ROOT / "data"
 DOWNLOADS_DIR = ".downloads"
 
 
@@ -90,9 +88,10 @@ class OfficialFile:
 
 
 def data_root() -> Path:
-    """The data/ directory: $DGN_AM_DATA when set, else data/ in the repository."""
+    """The data/ directory: $DGN_AM_DATA when set, else data/ in the checkout (installed: the
+    user's data folder; reproduce.official.locations)."""
     override = os.environ.get("DGN_AM_DATA")
-    return Path(override).resolve() if override else DEFAULT_DATA_ROOT
+    return Path(override).resolve() if override else default_data_root()
 
 
 def data_path(relative: str) -> Path:
@@ -106,9 +105,9 @@ def downloads_dir() -> Path:
 
 
 def manifest_path() -> Path:
-    """models/manifest.json, or $DGN_AM_MANIFEST when set."""
+    """models/manifest.json (the checkout's or the installed copy's), or $DGN_AM_MANIFEST when set."""
     override = os.environ.get("DGN_AM_MANIFEST")
-    return Path(override) if override else DEFAULT_MANIFEST
+    return Path(override) if override else project_path("models/manifest.json")
 
 
 def _checked_relative(value: object, where: str) -> str:

@@ -3,7 +3,7 @@
 Composed from the generator's forward+VJP graph (`build_vjp(G, wrt=[feat], of=[deconv0])`)
 and the visualised net's forward+VJP graph cut at the activation layer
 (`build_vjp(N(end=L), wrt=[data], of=[L])`), joined by glue nodes that do exactly what the
-release's Python does between the Caffe calls (docs/method.md, "One run"):
+release's Python does between the Caffe calls (see docs/method.md, "One run" and "Numeric types"):
 
 * `c = x0[:, :, top:top+h, left:left+w]`; `act = N_L(c)[unit]` (flat index per sample);
   the net's output gradient is the one-hot of that index.

@@ -1,14 +1,14 @@
 """Does running a sample inside a batch change its bits? Measured, not assumed.
 
-The step graph treats each sample on its own, yet ONNX Runtime's reductions are not always
-position-independent. Measured with onnxruntime 1.32 on x86-64: the per-sample
-`ReduceMean(Abs(g))` over a 3×227×227 net input (CaffeNet, Places205 AlexNet) gives some rows
-of a batch a result an ulp away from the same row alone (benchmarks/bench_sweep.py, full size,
-batches of 4: positions 1 and 3), and the loop, being chaotic, then another image. It follows
-the row's memory alignment (as Eigen's vectorised sum peels unaligned head elements): a row is
-154587 floats, 618348 bytes, not a multiple of 64. The demo pair's 3×56×56 (37632 bytes, a
-multiple of 64) measured bit-identical at every position; GoogLeNet's 3×224×224 is such a
-size too (not measured).
+The step graph treats each sample on its own, and ONNX Runtime's reductions are not always
+position-independent: before the step graph summed each sample's gradient as an aligned row
+(reproduce.step.graph, `aligned_rows`), the per-sample `ReduceMean(Abs(g))` over a 3×227×227 net
+input (154,587 floats a row, not a multiple of 64 bytes) gave some rows of a batch a result an
+ulp away from the same row alone (onnxruntime 1.32 on x86-64, benchmarks/bench_sweep.py, full
+size, batches of 4: positions 1 and 3), and the loop, being chaotic, then another image. With
+the rows zero-padded to a multiple of 16 floats every position is bit-identical to the lone run
+on this stack (bench_sweep: 8 samples, batches of 4, at 1 and 2 threads). Another provider,
+runtime version or CPU may still reduce differently, so the sweep keeps measuring.
 
 `batch_changes_bits` runs a short probe: the same sample alone and repeated in every row of a
 batch of the given size; the batch is kept only if every row is bit-identical to the lone

@@ -10,7 +10,7 @@ the driver commits them as they complete. Each worker process keeps its converte
 (per nets, layer, mode and batch size), so it converts the nets once. A task whose worker dies
 is retried by Ray (`max_retries`), and the same batch gives the same bits wherever it runs
 on the same numeric stack, so results equal the local executor's. Ray is an optional extra
-(requirements-extra.txt).
+(the `sweep` extra: requirements-sweep.txt).
 """
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise UserError("--ray: Ray is not installed (pip install 'ray[default]'; see "
-                        "requirements-extra.txt)") from None
+        raise UserError("--ray: Ray is not installed (the sweep extra: pip install -r "
+                        "requirements-sweep.txt, or pip install '.[sweep]')") from None
     return ray
 
 

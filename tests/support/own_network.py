@@ -6,8 +6,8 @@ The twins use neither ONNX Runtime nor the converters' gradient rules: the gener
 from its Caffe layers (InnerProduct, leaky ReLU, Reshape, Deconvolution), the adapter from
 its definition in `reproduce.step.onnx_net` (channel swap, + Caffe mean, /255, − mean, / std,
 half-pixel bilinear resize with edge clamping), and the classifiers node by node from the
-ONNX operator definitions. One DGN-AM iteration is then the spec's step 4 on top of them
-(`reference_step`), with the release's normalised update from the driver's NumPy reference
+ONNX operator definitions. One DGN-AM iteration is then step 4 of docs/method.md ("One run")
+on top of them (`reference_step`), with the release's normalised update from the driver's NumPy reference
 (support/tiny_nets.py) and the convolutions from support/numpy_conv.py. The twins' backward
 passes are checked against central differences in tests/test_own_network_reference.py.
 """

@@ -4,7 +4,8 @@ The tiny generator mirrors the fc6 generator's structure (InnerProduct + leaky R
 Reshape, Deconvolution k4 s2 p1 + leaky ReLU, last Deconvolution without ReLU); the tiny
 classifier is CaffeNet-like (Convolution + in-place ReLU, InnerProduct + in-place ReLU,
 InnerProduct). Both are written as real prototxt + caffemodel files. The loop follows
-../shared/spec/dgn-am.md line by line, with the float32/float64 boundaries written out.
+docs/method.md ("One run", "Numeric types") line by line, with the float32/float64 boundaries
+written out.
 """
 from __future__ import annotations
 
@@ -291,7 +292,7 @@ class ReferenceStep:
 def reference_step(nets: TinyNets, code: np.ndarray, *, act_layer: str, unit: int, xy: int, step: float,
                    l2: float, bounds: tuple[np.ndarray, np.ndarray] | None = None,
                    clip: bool = False) -> ReferenceStep:
-    """One iteration of the published loop for one sample (spec "One run", step 4)."""
+    """One iteration of the published loop for one sample (docs/method.md, "One run", step 4)."""
     code = np.asarray(code, np.float32).reshape(1, CODE_SIZE)
     top = (GEN_SIDE - NET_SIDE) // 2
     window = (slice(None), slice(None), slice(top, top + NET_SIDE), slice(top, top + NET_SIDE))
@@ -339,7 +340,7 @@ def reference_run(nets: TinyNets, code: np.ndarray, *, act_layer: str, unit: int
                   n_iters: int, lr_start: float, lr_end: float, l2: float,
                   bounds: tuple[np.ndarray, np.ndarray] | None = None,
                   clip: bool = False) -> ReferenceRun:
-    """The published loop for one sample, in plain NumPy (spec "One run", step 4)."""
+    """The published loop for one sample, in plain NumPy (docs/method.md, "One run", step 4)."""
     code = np.asarray(code, np.float32).reshape(1, CODE_SIZE)
     run = ReferenceRun([], [], [], [], np.zeros((1, 3, NET_SIDE, NET_SIDE), np.float32))
     for i in range(n_iters):
