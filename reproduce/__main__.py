@@ -2,7 +2,8 @@
 
 Subcommands: act_max (one run, the original script's flags), experiments (the paper's
 figures; what run_all.sh calls), regress (record / compare reference runs), export_step
-(the step graph as ONNX), fetch and models (official files).
+(the step graph as ONNX), fetch and models (official files), sweep, layers, conformance (other
+ONNX runtimes), web (the browser page).
 Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
@@ -18,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.sweep",
     "reproduce.cli.layers",
     "reproduce.cli.conformance",
+    "reproduce.cli.web",
 )
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ them (act_max, export_step, regress, conformance, sweep, web, ...).
                                         generator and classifier replace the four Caffe files,
                                         and its bound file and labels are the defaults
     --providers, --runtime, --threads   what runs the step graph
+    --labels FILE                       the units' names (--demo: the demo pair's labels)
 """
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     add("--runtime", type=str, choices=RUNTIMES, default="onnxruntime",
         help="what runs the step graph: onnxruntime, or openvino (optional extra; CPU, f32)")
     add("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: default)")
+
+
+def add_labels_argument(parser: argparse.ArgumentParser) -> None:
+    """--labels FILE: the units' names (read by reproduce.outputs.labels; see labels_from)."""
+    parser.add_argument("--labels", metavar="FILE",
+                        help="unit labels, synset_words.txt style (--demo: the demo pair's)")
 
 
 def demo_from(args: argparse.Namespace) -> DemoSettings | None:
