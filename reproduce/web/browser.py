@@ -54,16 +54,21 @@ class PageDriver:
     """A served site and a headless Chromium (context manager)."""
 
     def __init__(self, site: Path, extra_flags: tuple[str, ...] = (),
-                 timeout_ms: int = 300_000) -> None:
+                 timeout_ms: int = 300_000, playwright=None) -> None:
+        """`playwright`: a running Playwright (another driver's) to launch this browser with;
+        Playwright's sync API allows one per thread."""
         self.site = Path(site)
         self.extra_flags = extra_flags
         self.timeout_ms = timeout_ms
+        self.playwright = playwright
+        self.manager = None
 
     def __enter__(self) -> "PageDriver":
         from playwright.sync_api import sync_playwright
         self.server = site_server(self.site).__enter__()
-        self.manager = sync_playwright()
-        self.playwright = self.manager.__enter__()
+        if self.playwright is None:
+            self.manager = sync_playwright()
+            self.playwright = self.manager.__enter__()
         self.profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
         self.browser = self.playwright.chromium.launch_persistent_context(
             self.profile.name, executable_path=chromium_executable(), headless=True,
@@ -74,7 +79,8 @@ class PageDriver:
         try:
             self.browser.close()
         finally:
-            self.manager.__exit__(*exc)
+            if self.manager is not None:
+                self.manager.__exit__(*exc)
             self.server.__exit__(*exc)
             self.profile.cleanup()
 

@@ -5,7 +5,7 @@ same pin the conformance harness installs with `npm ci`). `npm pack onnxruntime-
 fetches the package's tarball with npm's ordinary client (its registry and proxy settings, its
 own download cache); its sha512 must equal the lock's `integrity`; the files the page loads are
 extracted into the project's cache (common.cache_dir: `cache_folder("npm")`, one folder per
-package-lock hash), written atomically (temporary folder, then rename), so later builds need
+package-lock hash and file list), written atomically (temporary folder, then rename), so later builds need
 neither npm nor the network. Nothing of this is ever committed.
 """
 from __future__ import annotations
@@ -32,11 +32,11 @@ WEB_DIR = REPO_ROOT / "web"
 PACKAGE_LOCK = WEB_DIR / "package-lock.json"
 PACKAGE = "onnxruntime-web"
 # What the page loads: the wasm build (ort.wasm.min.mjs and its threaded SIMD module) and the
-# WebGPU build (ort.webgpu.min.mjs, whose module is the asyncify one), plus package.json
-# (version, licence).
+# JSEP build with WebGPU (ort.min.mjs and its module), plus package.json (version, licence).
+# Not ort.webgpu.min.mjs: its module's CPU kernels lack the float64 Cast of the step graph's
+# tail (it cannot create a session for it, WebGPU or not; the JSEP build's CPU kernels can).
 DIST_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
-              "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
-              "ort-wasm-simd-threaded.asyncify.wasm")
+              "ort.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm")
 COMPLETE = ".complete"  # written last into a cache entry
 
 
@@ -68,8 +68,9 @@ def pinned_package(lock_path: Path = PACKAGE_LOCK, name: str = PACKAGE) -> Pinne
 
 
 def cache_entry(package: PinnedPackage) -> Path:
-    """The cache folder of this pin (not created)."""
-    return cache_folder("npm") / f"{package.name}-{package.version}-{package.lock_sha256[:16]}"
+    """The cache folder of this pin and file list (not created)."""
+    key = hashlib.sha256(f"{package.lock_sha256} {' '.join(DIST_FILES)}".encode()).hexdigest()
+    return cache_folder("npm") / f"{package.name}-{package.version}-{key[:16]}"
 
 
 def _npm_error_line(stderr: str) -> str:

@@ -88,13 +88,15 @@ def _dtype_size(elem_type: int) -> int:
 
 
 def intermediate_bytes(model: onnx.ModelProto) -> int:
-    """Bytes of every tensor the graph computes (by shape inference on a copy without weight
-    data): an upper bound on the runtime's working memory, which reuses buffers."""
+    """Bytes of every tensor the graph computes (by shape inference on a copy without the large
+    weights' data; small initializers such as Reshape's shapes keep theirs): an upper bound on
+    the runtime's working memory, which reuses buffers."""
     shell = onnx.ModelProto()
     shell.CopyFrom(model)
     for tensor in shell.graph.initializer:
-        tensor.ClearField("raw_data")
-        tensor.ClearField("float_data")
+        if int(np.prod(tensor.dims, dtype=np.int64)) > 4096:
+            tensor.ClearField("raw_data")
+            tensor.ClearField("float_data")
     inferred = shape_inference.infer_shapes(shell)
     total = 0
     for value in list(inferred.graph.value_info) + list(inferred.graph.output):
@@ -105,13 +107,18 @@ def intermediate_bytes(model: onnx.ModelProto) -> int:
     return total
 
 
+RUNTIME_BYTES = 30_000_000  # onnxruntime-web's compiled module and heap before any model
+
+
 def memory_estimate(model: onnx.ModelProto, model_bytes: int) -> dict[str, int]:
-    """What the tab holds at its peak: the downloaded file (a JavaScript buffer, until the
-    sessions exist), the runtime's parse of it and its weight tensors (each about the file's
-    size, in WebAssembly memory), and the intermediate tensors (at most their sum)."""
+    """What the tab holds once the model is loaded: the runtime itself, about four times the
+    model file (the downloaded buffer, the copy the session is created from, the runtime's parse
+    of it and its weight tensors in WebAssembly memory) and the intermediate tensors (at most
+    their sum). Calibrated by benchmarks/bench_web.py, which reports Chromium's own measurement
+    (performance.measureUserAgentSpecificMemory) beside it."""
     working = intermediate_bytes(model)
     return {"model_bytes": model_bytes, "intermediate_bytes": working,
-            "estimate_bytes": 3 * model_bytes + working}
+            "estimate_bytes": RUNTIME_BYTES + 4 * model_bytes + working}
 
 
 def _caption(path: str | None) -> str | None:

@@ -75,7 +75,7 @@ function describe(settings) {
     + `visualised through the generator ${nets.generator}: ${settings.code_size}-value code, ${settings.image_shape.slice(1).join('×')} crop `
     + `at (${settings.crop.top}, ${settings.crop.left}) of its ${settings.generated_shape.slice(1).join('×')} image, L2 ${settings.L2}, ${mode}.`;
   const memory = settings.memory;
-  $('memory').textContent = `this model needs about ${megabytes(memory.estimate_bytes)} in the tab `
+  $('memory').textContent = `this model needs up to about ${megabytes(memory.estimate_bytes)} in the tab `
     + `(model file ${megabytes(memory.model_bytes)})`;
 }
 
@@ -223,7 +223,7 @@ async function main() {
   for (const name of RUN_PARAMETERS) $(name).addEventListener('change', () => showUrl());
   const started = performance.now();
   if (page.params.autorun) setState('running');
-  const model = await download(settings.model.file, settings.model.bytes);
+  let model = await download(settings.model.file, settings.model.bytes);
   const threads = page.params.threads || (self.crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1);
   const probe = (ort) => {
     const schedule = new Schedule(settings.rules, page.params.n_iters, page.params.start_lr, page.params.end_lr, settings.L2);
@@ -232,6 +232,7 @@ async function main() {
       ...iterationFeeds(ort, settings, startCode(page.params.seed, settings.code_size), new Float32Array(size), schedule.stepSize(0)) };
   };
   page.engine = await chooseBackend(page.params.backend, threads, model, settings.rtol, probe);
+  model = null; // the sessions hold their own copies
   page.loadMs = performance.now() - started;
   page.backend = page.engine.kind;
   $('backend').textContent = `${page.engine.note}, ${page.engine.threads} thread${page.engine.threads === 1 ? '' : 's'}`;

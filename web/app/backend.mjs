@@ -1,11 +1,15 @@
-// Which onnxruntime-web backend runs the step graph: WebGPU where the browser has an adapter and
-// one step on it agrees with the wasm backend within the conformance tolerance (settings.rtol,
-// reproduce.conformance.compare: max |x − x_wasm| / max |x_wasm| over the new code, the activation
-// and the image), else wasm (the backend the conformance checks proved: within 7.5e-7 of ONNX
-// Runtime in Python).
+// Which onnxruntime-web backend runs the step graph: WebGPU where the browser has an adapter, the
+// step graph runs on it, and one step agrees with the wasm backend within the conformance
+// tolerance (settings.rtol, reproduce.conformance.compare: max |x − x_wasm| / max |x_wasm| over the
+// new code, the activation and the image), else wasm (the backend the conformance checks proved:
+// within 7.5e-7 of ONNX Runtime in Python). With onnxruntime-web 1.30.0 the step graph of a net
+// with LRN does not run on WebGPU: the Conv of LRN's gradient (converters/vjp/rules/lrn.py, a
+// window sum over channels) fails in its WebGPU kernel ("dilations should be 2D"), so the page
+// says so and uses wasm (checked with Chromium's software adapter, tests/test_web_page.py).
 import { OUTPUTS } from './loop.mjs';
 
-const BUILDS = { wasm: './ort/ort.wasm.min.mjs', webgpu: './ort/ort.webgpu.min.mjs' };
+// WebGPU: the JSEP build (reproduce/web/runtime_files.py says why not ort.webgpu.min.mjs).
+const BUILDS = { wasm: './ort/ort.wasm.min.mjs', webgpu: './ort/ort.min.mjs' };
 
 export async function loadRuntime(kind, threads) {
   const ort = await import(BUILDS[kind]);
@@ -15,9 +19,11 @@ export async function loadRuntime(kind, threads) {
   return ort;
 }
 
+// WebGPU sessions fall back to the CPU (wasm) kernels for what the WebGPU backend lacks (the
+// step graph's float64 tail: the step factor, the bound, L2).
 export async function createSession(ort, kind, model) {
-  return ort.InferenceSession.create(model.slice(), {
-    executionProviders: [kind], graphOptimizationLevel: 'all',
+  return ort.InferenceSession.create(model, {
+    executionProviders: kind === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], graphOptimizationLevel: 'all',
   });
 }
 
@@ -66,6 +72,7 @@ export async function chooseBackend(requested, threads, model, rtol, probeFeeds)
     gpu = { kind: 'webgpu', ort: gpuOrt, session: await createSession(gpuOrt, 'webgpu', model), threads };
     deviation = await stepDeviation(wasm, gpu.session, probeFeeds(wasmOrt));
   } catch (error) {
+    if (gpu) await gpu.session.release();
     if (requested === 'webgpu') throw new Error(`backend webgpu: ${error.message || error}`);
     return { ...chosen, note: `wasm (WebGPU failed: ${error.message || error})` };
   }
