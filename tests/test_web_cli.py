@@ -163,3 +163,23 @@ def test_serve_prints_the_url_and_sends_the_isolation_headers(tmp_path):
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_net_onnx_site_carries_the_adapter(tmp_path):
+    demo = demo_settings()
+    classifier = tmp_path / "classifier.onnx"
+    converted = subprocess.run([sys.executable, "-m", "converters", "caffe2onnx", demo.net_definition,
+                                demo.net_weights, "-o", str(classifier)], cwd=REPO_ROOT,
+                               capture_output=True, text=True)
+    assert converted.returncode == 0, converted.stderr
+    demo_site()  # the runtime is cached
+    done = web_command(str(tmp_path / "site"), "--net_onnx", str(classifier), "--crop_size", "56",
+                       "--generator_definition", demo.generator_definition,
+                       "--generator_weights", demo.generator_weights, "--bound", demo.bound,
+                       "--unit", "3")
+    assert done.returncode == 0, done.stderr
+    settings = json.loads((tmp_path / "site" / "settings.json").read_text())
+    assert settings["nets"]["kind"] == "onnx" and settings["nets"]["net"] == "classifier.onnx"
+    assert settings["nets"]["adapter"]["crop"] == 56 and settings["nets"]["adapter"]["rgb"] is False
+    assert settings["defaults"]["unit"] == 3 and settings["units"] == 12
+    assert json.loads((tmp_path / "site" / "labels.json").read_text()) is None

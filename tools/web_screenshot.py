@@ -34,8 +34,8 @@ def main() -> None:
         page.set_viewport_size({"width": 1100, "height": 820})
         page.wait_for_function(f"document.getElementById('status').textContent"
                                f".startsWith('iteration {args.at} ')")
-        page.evaluate("window.dgnAm.stopRequested = true")
         page.screenshot(path=str(args.out), full_page=False)
+        page.evaluate("window.dgnAm.stopRequested = true")
         page.close()
     print(f"wrote {args.out}")
 
