@@ -24,7 +24,7 @@ from reproduce.conformance.compare import RTOL
 from reproduce.inputs.bounds import load_bounds
 from reproduce.outputs.images import IN_RANGE
 from reproduce.outputs.labels import read_labels
-from reproduce.run.job import NetFiles, StepModel, check_schedule, unit_index
+from reproduce.run.job import NetFiles, StepModel, check_schedule, code_mode, unit_index
 from reproduce.step import rules
 from reproduce.step.rules import Schedule
 
@@ -59,7 +59,7 @@ class SiteSpec:
 
     @property
     def mode(self) -> str:
-        from reproduce.run.job import code_mode
+        """The step graph's code mode (clip wins over a bound, as in the release)."""
         return code_mode(self.clip, bool(self.bound))
 
 

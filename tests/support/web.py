@@ -79,6 +79,13 @@ def demo_site() -> Path:
     return site
 
 
+def web_in_process(*flags: str) -> int:
+    """`python -m reproduce web FLAGS...` in this process (for the quick bad-input cases): the
+    exit status; its messages go to stderr (capsys)."""
+    from common.cli import run_subcommands
+    return run_subcommands("python -m reproduce", None, ("reproduce.cli.web",), ["web", *flags])
+
+
 def web_command(*flags: str, env: dict[str, str] | None = None,
                 timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m reproduce web FLAGS...` from the checkout (env: replaces os.environ's entries)."""

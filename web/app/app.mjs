@@ -211,6 +211,10 @@ async function measureMemory() {
 
 async function main() {
   setState('loading');
+  if (location.protocol === 'file:') {
+    throw new Error('open the page through a server (python -m reproduce web OUT_DIR --serve): '
+      + 'a page opened from file:// may not read its settings and model');
+  }
   const settings = await fetchJson('settings.json');
   if (settings.format !== SETTINGS_FORMAT) throw new Error(`settings.json: format ${settings.format}, this page reads ${SETTINGS_FORMAT}`);
   const labels = await fetchJson('labels.json');
