@@ -35,6 +35,10 @@ def browser_unavailable() -> str | None:
     return None
 
 
+class PageError(RuntimeError):
+    """The page ended in another state than the one asked for; str() says which, and why."""
+
+
 @dataclass
 class PageOutcome:
     """Where a page run ended: its data-state and the text of #result."""
@@ -44,9 +48,9 @@ class PageOutcome:
 
     @property
     def result(self) -> dict:
-        """The run's JSON (a "done" or "stopped" page)."""
+        """The run's JSON (a "done" or "stopped" page); PageError for any other state."""
         if self.state not in ("done", "stopped"):
-            raise AssertionError(f"the page ended in state {self.state!r}: {self.text}")
+            raise PageError(f"the page ended in state {self.state!r}: {self.text}")
         return json.loads(self.text)
 
 
