@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
-from test_sweep_cli import SWEEP, env, result_files, results_of, store_rows
+from support.paths import REPO_ROOT
+from support.ports import free_port
+from support.sweep import SWEEP, env, result_files, results_of, store_rows
 
 pytest.importorskip("ray", reason="Ray not installed (optional extra: requirements-sweep.txt)")
 
@@ -67,12 +67,6 @@ def test_ray_equals_local_and_retries_a_killed_workers_batch(tmp_path):
         built[row["pid"], row["batch_size"]] += row["built"]
     # each worker process built its step graph once: exactly its first batch's rows say so
     assert all(count == batch_size for (_, batch_size), count in built.items()), built
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_joins_a_running_cluster_by_address(tmp_path):
