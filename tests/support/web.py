@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from support.paths import REPO_ROOT
+
 WEB_TESTS = REPO_ROOT / "web" / "tests"
 
 
