@@ -12,10 +12,11 @@ below it (tests/test_layout.py checks it), so the order is the data path:
                (reproduce.run.job) and a job's files (reproduce.run.save)
   regress      reference runs and the one-iteration-from-the-same-state criterion
   conformance  the exported graphs on other ONNX runtimes
+  web          the browser page: a static site running the step graph in onnxruntime-web
   sweep        many jobs: every unit × seed × hyperparameter, resumable, with an atlas
   experiments  the paper's five experiments as Jobs
   cli          one module per `python -m reproduce SUBCOMMAND` (flags → Job → files)
 """
 
-LAYERS = ("official", "inputs", "outputs", "step", "run", "regress", "conformance", "sweep",
-          "experiments", "cli")
+LAYERS = ("official", "inputs", "outputs", "step", "run", "regress", "conformance", "web",
+          "sweep", "experiments", "cli")

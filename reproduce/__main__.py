@@ -3,7 +3,8 @@ subcommands): the DGN-AM driver and its companions.
 
 Subcommands: act_max (one run, the original script's flags), experiments (the paper's
 figures; what run_all.sh calls), regress (record / compare reference runs), export_step
-(the step graph as ONNX), fetch and models (official files), sweep, layers, conformance.
+(the step graph as ONNX), fetch and models (official files), sweep, layers, conformance (other
+ONNX runtimes), web (the browser page).
 Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
@@ -19,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.sweep",
     "reproduce.cli.layers",
     "reproduce.cli.conformance",
+    "reproduce.cli.web",
 )
 
 

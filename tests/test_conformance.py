@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from reproduce.conformance.cases import Case
-from reproduce.conformance.compare import RTOL, ModelUnderTest, check
+from reproduce.conformance.compare import RTOL, check
 from reproduce.conformance.diagnose import diagnose
 from reproduce.conformance.run import export_models
 from reproduce.conformance.runtimes import RUNTIMES

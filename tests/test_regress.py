@@ -2,7 +2,6 @@
 by the one-iteration criterion otherwise, and report what differs."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from common.cli import run_subcommands

@@ -10,7 +10,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
-from converters.vjp.rules import RULES
 from converters.vjp.transform import build_vjp
 from support.numpy_conv import conv_out_size
 from support.vjp_check import (away_from_zero, caffe_max_pool_backward, check_vjp, distinct,

@@ -23,9 +23,10 @@ from reproduce.run.save import save_sample, trace_path_for
 from reproduce.step.rules import Schedule
 
 
-def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
-    """The original flags (names, defaults) and the project's additions."""
-    paths = default_paths()
+def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
+    """The original flags that set one run's loop, with their names and defaults: --unit
+    --n_iters --L2 --start_lr --end_lr --seed --xy --act_layer --clip --bound (act_max and the
+    web page's builder)."""
     add = parser.add_argument
     add("--unit", metavar="unit", type=int, help="a unit to visualize e.g. [0, 999]")
     add("--n_iters", metavar="iter", type=int, default=10, help="number of iterations")
@@ -36,13 +37,20 @@ def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seed", metavar="n", type=int, default=0, const=0, nargs="?", help="random seed")
     add("--xy", metavar="n", type=int, default=0, const=0, nargs="?",
         help="spatial position for conv units")
-    add("--opt_layer", metavar="s", type=str, default="fc6",
-        help="layer at which we optimize a code (the encoder blob for --init_file)")
     add("--act_layer", metavar="s", type=str, default="fc8", help="layer at which we activate a neuron")
-    add("--init_file", metavar="s", type=str, default="", help="init image ('' or None: random code)")
-    add("--debug", metavar="b", type=int, default=0, help="save every iteration's image")
     add("--clip", metavar="b", type=int, default=0, help="clip the code to [-1, 1]")
     add("--bound", metavar="b", type=str, default="", help="file of the code's upper bounds")
+
+
+def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
+    """The original flags (names, defaults) and the project's additions."""
+    paths = default_paths()
+    add = parser.add_argument
+    add_loop_arguments(parser)
+    add("--opt_layer", metavar="s", type=str, default="fc6",
+        help="layer at which we optimize a code (the encoder blob for --init_file)")
+    add("--init_file", metavar="s", type=str, default="", help="init image ('' or None: random code)")
+    add("--debug", metavar="b", type=int, default=0, help="save every iteration's image")
     add("--output_dir", metavar="b", type=str, default=".", help="output directory for results")
     add_net_arguments(parser)
     add("--encoder_definition", type=str, default=paths["net_definition"])

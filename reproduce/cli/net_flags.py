@@ -10,6 +10,7 @@ them (act_max, export_step, regress, conformance, sweep, web, ...).
                                         and its bound file and labels are the defaults
     --providers, --runtime, --threads   what runs the step graph
     --no_cache                          bypass the built step graphs' cache (reproduce.step.cache)
+    --labels FILE                       the units' names (--demo: the demo pair's labels)
 """
 from __future__ import annotations
 
@@ -60,6 +61,12 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     add("--no_cache", action="store_true",
         help="build the step graph anew instead of taking it from the cache folder "
              "(DGN_AM_CACHE, else ~/.cache/dgn-am)")
+
+
+def add_labels_argument(parser: argparse.ArgumentParser) -> None:
+    """--labels FILE: the units' names (read by reproduce.outputs.labels; see labels_from)."""
+    parser.add_argument("--labels", metavar="FILE",
+                        help="unit labels, synset_words.txt style (--demo: the demo pair's)")
 
 
 def demo_from(args: argparse.Namespace) -> DemoSettings | None:

@@ -21,8 +21,9 @@ from pathlib import Path
 from common.cli import one_line_errors
 from common.errors import UserError
 from reproduce.cli import quiet_converters
-from reproduce.cli.net_flags import (add_net_arguments, add_runtime_arguments, bound_from,
-                                     labels_from, net_files_from)
+from reproduce.cli.net_flags import (add_labels_argument, add_net_arguments,
+                                     add_runtime_arguments, bound_from, labels_from,
+                                     net_files_from)
 from reproduce.sweep.driver import DEFAULT_BATCH, SweepRequest, run_sweep
 from reproduce.sweep.plan import hyper_sets
 from reproduce.sweep.setup import RunSetup
@@ -52,7 +53,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the batches on Ray: a local runtime started here, or the cluster at ADDRESS")
     add_net_arguments(parser)
     add_runtime_arguments(parser)
-    add("--labels", metavar="FILE", help="unit labels for the atlas (synset_words.txt style)")
+    add_labels_argument(parser)  # the atlas's captions
     add("--atlas", action="store_true", help="only rewrite OUT_DIR/atlas.html from the store")
     add("--export", metavar="FILE", help="write the store's table as .csv or .parquet")
 

@@ -199,16 +199,26 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 class _QuietHandler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
                       ".js": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+    def end_headers(self) -> None:
+        for name, value in self.extra_headers:
+            self.send_header(name, value)
+        super().end_headers()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         log.debug("http: " + format, *args)
 
 
 class LocalServer:
-    """A localhost http.server over `root` in a thread (context manager); `.url` is its base."""
+    """A localhost http.server over `root` in a thread (context manager); `.url` is its base.
+    `port` 0 picks a free one; `headers` are sent with every response. OSError when the port
+    cannot be bound."""
 
-    def __init__(self, root: Path) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    def __init__(self, root: Path, port: int = 0,
+                 headers: Sequence[tuple[str, str]] = ()) -> None:
+        handler = type("Handler", (_QuietHandler,), {"extra_headers": tuple(headers)})
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(root)))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -8,7 +8,9 @@ the deploy prototxts, the manifest; web/) or a folder it writes by default (data
   repository, as before.
 * **Installed** (the `dgn-am` command of a wheel): `models/` is the copy the wheel ships as
   package data, `reproduce/project_data/models/` (pyproject.toml maps the checkout's `models/`
-  there; web/ is not shipped, so the browser runtimes report themselves not installed); the
+  there, and the browser page's sources and npm pins of `web/` to `reproduce/project_data/web/`;
+  the conformance harness's node_modules are not shipped, so those runtimes report themselves
+  not installed); the
   official files go to the user's data folder (`$XDG_DATA_HOME/dgn-am`, else
   `~/.local/share/dgn-am`) and results to `output/` in the current directory.
 

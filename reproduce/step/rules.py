@@ -78,6 +78,18 @@ def evaluate(expr: Expr, values: Mapping[str, np.ndarray | float]) -> np.ndarray
     return _NUMPY[expr.op_type](*(evaluate(arg, values) for arg in expr.args))
 
 
+def to_json(expr: Expr) -> dict:
+    """The rule as nested JSON objects, for a host that evaluates it outside Python (the browser
+    page, web/app/rules.mjs): `{"var": name}`, `{"const": value, "dtype": "float64"|"float32"}`,
+    `{"op": op_type, "args": [...]}`; evaluated with IEEE doubles in the same order it gives
+    `evaluate`'s values bit for bit (tests/test_web_port.py)."""
+    if isinstance(expr, Var):
+        return {"var": expr.name}
+    if isinstance(expr, Const):
+        return {"const": float(expr.value), "dtype": np.dtype(expr.dtype).name}
+    return {"op": expr.op_type, "args": [to_json(arg) for arg in expr.args]}
+
+
 def emit(expr: Expr, inputs: Mapping[str, str], output: str, prefix: str) -> list:
     """ONNX nodes computing the rule into tensor `output`; `inputs` maps each variable to a
     tensor name (float64 scalars; the norms float32). Intermediate names start with `prefix`."""
