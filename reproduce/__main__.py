@@ -2,7 +2,8 @@
 
 Subcommands: act_max (one run, the original script's flags), experiments (the paper's
 figures; what run_all.sh calls), regress (record / compare reference runs), export_step
-(the step graph as ONNX), fetch and models (official files).
+(the step graph as ONNX), fetch and models (official files), sweep (many runs, resumable)
+and atlas (a sweep's browsable pages), layers, conformance.
 Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
@@ -16,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.export_step",
     "reproduce.cli.official_files",
     "reproduce.cli.sweep",
+    "reproduce.cli.atlas",
     "reproduce.cli.layers",
     "reproduce.cli.conformance",
 )

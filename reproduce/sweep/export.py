@@ -51,7 +51,7 @@ def _write_parquet(rows: Sequence[dict[str, object]], path: Path) -> None:
         import pyarrow.parquet as pq
     except ImportError:
         raise UserError(f"--export {path}: Parquet needs pyarrow (pip install pyarrow; see "
-                        "requirements-extra.txt)") from None
+                        "requirements-sweep.txt)") from None
     kinds = {"TEXT": pa.string(), "INTEGER": pa.int64(), "REAL": pa.float64()}
     schema = pa.schema([(name, kinds[kind.split()[0]]) for name, kind in COLUMNS])
     table = pa.Table.from_pylist([{name: row[name] for name in COLUMN_NAMES} for row in rows],
