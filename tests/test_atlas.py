@@ -73,8 +73,8 @@ def test_index_has_one_run_element_per_row_with_its_attributes(swept):
 
 
 def test_unit_page_lists_every_seed_with_curve_rank_and_links(swept):
-    """The curve is the stored trace (read back from the SVG within its 0.01-unit rounding:
-    ≤ 0.005 / 100 of the act range); ranks follow final_act."""
+    """The curve is the stored trace (read back from the SVG within its 0.1-unit rounding
+    over a 100-unit-high plot: ≤ 0.05 / 100 of the act range); ranks follow final_act."""
     out_dir, _ = swept
     page = out_dir / "atlas" / "unit" / "0003.html"
     runs = run_elements(page)
@@ -91,7 +91,7 @@ def test_unit_page_lists_every_seed_with_curve_rank_and_links(swept):
         assert int(run["data-rank"]) == by_act.index(row["seed"]) + 1
         acts = json.loads(row["acts"])
         drawn = curve_values(run)
-        tolerance = 0.005 / 100 * (max(acts) - min(acts)) * 1.01
+        tolerance = 0.05 / 100 * (max(acts) - min(acts)) * 1.01
         assert len(drawn) == len(acts) and max(abs(a - b) for a, b in zip(drawn, acts)) <= tolerance
         assert (page.parent / run["images"][0]).resolve() == (out_dir / row["image"]).resolve()
 

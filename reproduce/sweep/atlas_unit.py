@@ -3,7 +3,8 @@
 Per hyperparameter set, one `<figure class="run">` per seed (same data attributes as the
 index's tiles, plus `data-rank`): the run's lossless PNG at 227 CSS pixels, its final act and
 rank among the unit's seeds, its activation curve (an inline SVG drawn from the store's
-per-iteration `acts`: `polyline.act`, and the schedule's step size, dashed, on a second axis;
+per-iteration `acts`: `polyline.act`, a point per iteration to 0.1 unit, and the schedule's
+step size, dashed, on a second axis, a straight line as STEP_SIZE is linear in the iteration;
 `data-act-min`/`data-act-max` give the vertical scale) and the act_max command line that
 reproduces it (reproduce.sweep.run_command). Links: the index, the previous and next unit.
 Nothing is fetched and no script runs.
@@ -56,26 +57,28 @@ def scale(values: Sequence[float]) -> tuple[float, float]:
 
 
 def points(values: Sequence[float], low: float, high: float) -> str:
-    """SVG polyline points: iteration i at x, value at y (finite values only)."""
+    """SVG polyline points, to 0.1 unit: iteration i at x, its value at y (finite values only)."""
     count = len(values)
     span = (RIGHT - LEFT) / max(count - 1, 1)
-    return " ".join(f"{LEFT + span * index if count > 1 else (LEFT + RIGHT) / 2:.2f},"
-                    f"{BOTTOM - (value - low) / (high - low) * (BOTTOM - TOP):.2f}"
+    return " ".join(f"{LEFT + span * index if count > 1 else (LEFT + RIGHT) / 2:.1f},"
+                    f"{BOTTOM - (value - low) / (high - low) * (BOTTOM - TOP):.1f}"
                     for index, value in enumerate(values) if math.isfinite(value))
 
 
-def curve_svg(acts: Sequence[float], steps: Sequence[float]) -> str:
-    """The activation per iteration (left axis) and the step size (right axis, dashed)."""
+def curve_svg(acts: Sequence[float], steps: tuple[float, float]) -> str:
+    """The activation per iteration (left axis) and the step size (right axis, dashed): the
+    line from the first iteration's step to the last one's (STEP_SIZE is linear in i)."""
     act_low, act_high = scale(acts)
     step_low, step_high = scale(steps)
     last = max(len(acts) - 1, 0)
+    step_line = [steps[0]] + [math.nan] * (last - 1) + [steps[1]] if last else [steps[0]]
     return (f'<svg class="curve" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
             f'data-act-min="{js_number(act_low)}" data-act-max="{js_number(act_high)}" '
             f'data-iterations="{len(acts)}">'
             f'<title>activation per iteration (red) and step size (blue, dashed)</title>'
             f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{RIGHT - LEFT}" '
             f'height="{BOTTOM - TOP}"/>'
-            f'<polyline class="step" points="{points(steps, step_low, step_high)}"/>'
+            f'<polyline class="step" points="{points(step_line, step_low, step_high)}"/>'
             f'<polyline class="act" points="{points(acts, act_low, act_high)}"/>'
             f'<text x="{LEFT - 3}" y="{TOP + 8}" text-anchor="end">{act_high:.4g}</text>'
             f'<text x="{LEFT - 3}" y="{BOTTOM}" text-anchor="end">{act_low:.4g}</text>'
@@ -87,10 +90,11 @@ def curve_svg(acts: Sequence[float], steps: Sequence[float]) -> str:
             f'<text x="{RIGHT}" y="{BOTTOM + 12}" text-anchor="end">{last}</text></svg>')
 
 
-def step_sizes(entry: AtlasSet, iterations: int) -> list[float]:
-    """The schedule's step size at each iteration run (reproduce.step.rules.STEP_SIZE)."""
+def end_steps(entry: AtlasSet, iterations: int) -> tuple[float, float]:
+    """The schedule's step size at the first and the last iteration run
+    (reproduce.step.rules.STEP_SIZE)."""
     schedule = Schedule(entry.n_iters, entry.start_lr, entry.end_lr, 1.0)
-    return [schedule.step_size(iteration) for iteration in range(iterations)]
+    return schedule.step_size(0), schedule.step_size(max(iterations - 1, 0))
 
 
 def run_figure(run: AtlasRun, entry: AtlasSet, command: str) -> str:
@@ -104,7 +108,7 @@ def run_figure(run: AtlasRun, entry: AtlasSet, command: str) -> str:
             f'{run.seed}"></a>\n'
             f'<figcaption><b>seed {run.seed}</b>: final act {shown_act(run.final_act)}, '
             f'rank {run.rank} of {run.of}; {len(acts)} iterations</figcaption>\n'
-            f'{curve_svg(acts, step_sizes(entry, len(acts)))}\n'
+            f'{curve_svg(acts, end_steps(entry, len(acts)))}\n'
             f'<code class="command">{html.escape(command)}</code>\n</figure>')
 
 
