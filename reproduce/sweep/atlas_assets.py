@@ -27,7 +27,8 @@ a.run { display: block; width: 112px; background: #fff; border: 1px solid #ddd; 
 a.run:hover { border-color: #36c; }
 a.run img { width: 112px; height: 112px; object-fit: contain; image-rendering: pixelated;
             display: block; background: #eee; }
-a.run span { display: block; font-size: 11px; line-height: 1.3; overflow-wrap: anywhere; }
+a.run span { display: block; font-size: 11px; line-height: 1.3; overflow-wrap: anywhere;
+             white-space: pre-line; }
 a.run[hidden] { display: none; }
 nav { font-size: 14px; margin: 0.5em 0; }
 nav a { margin-right: 1em; }

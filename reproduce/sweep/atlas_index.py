@@ -69,16 +69,16 @@ def shown_act(value: float) -> str:
 
 
 def tile(run: AtlasRun) -> str:
-    """One run's `.run` element."""
+    """One run's `.run` element: three nodes (link, thumbnail, a two-line caption; the
+    stylesheet sizes the image and breaks the line), as few as parsing 10,000 of them asks."""
     label = html.escape(run.label)
     label_attribute = f' data-label="{label}"' if run.label else ""
     caption = f"{run.unit} {label}".rstrip()
     return (f'<a class="run" href="{html.escape(run.unit_href)}" data-unit="{run.unit}" '
             f'data-seed="{run.seed}" data-act="{js_number(run.final_act)}" '
             f'data-set="{html.escape(run.set_dir)}"{label_attribute}>'
-            f'<img src="{html.escape(run.thumbnail)}" loading="lazy" decoding="async" '
-            f'width="112" height="112" alt="unit {run.unit} seed {run.seed}">'
-            f'<span>{caption}<br>seed {run.seed} · <b>{shown_act(run.final_act)}</b></span></a>')
+            f'<img src="{html.escape(run.thumbnail)}" loading="lazy" alt="">'
+            f'<span>{caption}\nseed {run.seed} · {shown_act(run.final_act)}</span></a>')
 
 
 def default_order(run: AtlasRun) -> tuple:
