@@ -46,6 +46,7 @@ svg.curve text { font-size: 9px; fill: #555; }
 svg.curve text.step-axis { fill: #36c; }
 code.command { display: block; font-size: 11px; background: #f0f0f0; padding: 4px;
                white-space: pre-wrap; overflow-wrap: break-word; user-select: all; }
+code.command span.words { display: inline-block; max-width: 100%; overflow-wrap: anywhere; }
 """
 
 JS = """\

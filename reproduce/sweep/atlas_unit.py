@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 
 from reproduce.step.rules import Schedule
@@ -109,7 +110,14 @@ def run_figure(run: AtlasRun, entry: AtlasSet, command: str) -> str:
             f'<figcaption><b>seed {run.seed}</b>: final act {shown_act(run.final_act)}, '
             f'rank {run.rank} of {run.of}; {len(acts)} iterations</figcaption>\n'
             f'{curve_svg(acts, end_steps(entry, len(acts)))}\n'
-            f'<code class="command">{html.escape(command)}</code>\n</figure>')
+            f'<code class="command">{command_html(command)}</code>\n</figure>')
+
+
+def command_html(command: str) -> str:
+    """The command line with each flag and its value kept on one line (a line breaks only
+    between them, never after a flag's dashes); its text, as copied, is the command."""
+    words = re.split(r" (?=--)", command)
+    return " ".join(f'<span class="words">{html.escape(word)}</span>' for word in words)
 
 
 def neighbour_link(unit: int | None, rel: str, text: str) -> str:
