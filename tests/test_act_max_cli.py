@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from test_driver_numpy_reference import CODE_SIZE, assert_close, assert_run_follows_reference, write_tiny_nets
 from reproduce.outputs.images import to_saved_array
 from reproduce.outputs.trace import read_trace
 from reproduce.step.rules import Schedule
+from support.paths import REPO_ROOT
+from support.tiny_nets import CODE_SIZE, assert_close, assert_run_follows_reference, write_tiny_nets
 
 
 @pytest.fixture(scope="module")

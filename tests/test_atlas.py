@@ -9,15 +9,14 @@ import json
 import re
 import shlex
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
 from reproduce.conformance.runtimes import LocalServer
 from support.atlas import curve_values, file_times, run_elements
-from test_sweep_cli import SWEEP, reproduce  # until tests/support/sweep.py is on main
+from support.paths import REPO_ROOT
+from support.sweep import SWEEP, reproduce, store_rows
 from tools.headless_chromium import chromium_page, unavailable
 
 UNITS, SEEDS = 12, 3
@@ -38,14 +37,6 @@ def swept(tmp_path_factory) -> tuple[Path, str]:
     return out_dir, atlas.stdout
 
 
-def rows_of(out_dir: Path) -> list[dict]:
-    connection = sqlite3.connect(out_dir / "runs.sqlite")
-    connection.row_factory = sqlite3.Row
-    rows = [dict(row) for row in connection.execute("SELECT * FROM runs")]
-    connection.close()
-    return rows
-
-
 def browser_or_skip() -> None:
     reason = unavailable()
     if reason:
@@ -55,7 +46,7 @@ def browser_or_skip() -> None:
 def test_index_has_one_run_element_per_row_with_its_attributes(swept):
     out_dir, printed = swept
     tiles = run_elements(out_dir / "atlas" / "index.html")
-    rows = rows_of(out_dir)
+    rows = store_rows(out_dir)
     assert len(tiles) == len(rows) == UNITS * SEEDS
     assert sorted((int(t["data-unit"]), int(t["data-seed"]), float(t["data-act"]), t["data-set"])
                   for t in tiles) == sorted((r["unit"], r["seed"], r["final_act"], r["set_dir"])
@@ -78,7 +69,7 @@ def test_unit_page_lists_every_seed_with_curve_rank_and_links(swept):
     out_dir, _ = swept
     page = out_dir / "atlas" / "unit" / "0003.html"
     runs = run_elements(page)
-    rows = {row["seed"]: row for row in rows_of(out_dir) if row["unit"] == 3}
+    rows = {row["seed"]: row for row in store_rows(out_dir) if row["unit"] == 3}
     assert sorted(int(run["data-seed"]) for run in runs) == list(range(SEEDS))
     by_act = sorted(rows, key=lambda seed: -rows[seed]["final_act"])
     text = page.read_text(encoding="utf-8")
@@ -104,7 +95,7 @@ def test_unit_page_command_line_reproduces_the_run(swept, tmp_path):
     assert words[:4] == ["python", "-m", "reproduce", "act_max"]
     done = reproduce(*words[3:], "--output_dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    (row,) = [row for row in rows_of(out_dir) if (row["unit"], row["seed"]) == (5, 1)]
+    (row,) = [row for row in store_rows(out_dir) if (row["unit"], row["seed"]) == (5, 1)]
     assert (tmp_path / Path(row["image"]).name).read_bytes() == (out_dir / row["image"]).read_bytes()
 
 
@@ -116,7 +107,7 @@ def tile_values(page, attribute: str) -> list:
 def test_index_in_chromium_filters_sorts_and_shows_one_seed(swept):
     browser_or_skip()
     out_dir, _ = swept
-    rows = rows_of(out_dir)
+    rows = store_rows(out_dir)
     with chromium_page() as (page, errors):
         page.goto((out_dir / "atlas" / "index.html").as_uri())
         page.wait_for_selector("body[data-ready]")

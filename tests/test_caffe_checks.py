@@ -17,13 +17,13 @@ import numpy as np
 import onnx
 import pytest
 
-from conftest import REPO_ROOT
-from test_caffe_reader import SMALL_NET_V0, SMALL_NET_V1, SMALL_TYPES, SMALL_WEIGHTS
-from test_caffe_reference import run_onnx
 from converters import caffe_to_onnx
 from converters.caffe.files import CaffeError
 from converters.caffe.synthetic import synthetic_weights
 from converters.caffe.writer import write_caffemodel
+from support.caffe_reference import layer_text, run_onnx
+from support.caffe_small_nets import SMALL_NET_V0, SMALL_NET_V1, SMALL_TYPES, SMALL_WEIGHTS
+from support.paths import REPO_ROOT
 
 
 def _inputs(*shapes: tuple[int, ...]) -> str:
@@ -33,9 +33,7 @@ def _inputs(*shapes: tuple[int, ...]) -> str:
 
 
 def _layer(layer_type: str, params: str = "", bottoms=("x",), tops=("y",), name="l") -> str:
-    return (f'layer {{ name: "{name}" type: "{layer_type}" '
-            + "".join(f'bottom: "{b}" ' for b in bottoms)
-            + "".join(f'top: "{t}" ' for t in tops) + params + " }\n")
+    return layer_text(name, layer_type, bottoms, tops, params)
 
 
 BASES = {  # a valid net per layer family
@@ -309,7 +307,7 @@ def test_every_base_net_converts(base_files, tmp_path, key):
 
 @pytest.mark.parametrize("base,old,new,words", CASES,
                          ids=[f"{c[0]}: {c[2][:60] or 'drop ' + c[1][:50]}" for c in CASES])
-def test_caffe_setup_check(base_files, tmp_path, base, old, new, words):
+def test_each_caffe_setup_check_is_one_caffe_error_line_and_valid_variants_convert(base_files, tmp_path, base, old, new, words):
     """words None: a valid variant, which must convert (so the checks are not too strict)."""
     text, caffemodel = base_files[base]
     assert text.count(old) == 1, f"mutation anchor {old!r} not unique in base {base}"

@@ -12,8 +12,8 @@ import onnx
 import pytest
 
 from converters.caffe.writer import write_caffemodel
+from support.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parent.parent
 NET = """name: "tiny"
 input: "data"
 input_shape { dim: 1 dim: 2 dim: 6 dim: 6 }
@@ -28,7 +28,7 @@ WEIGHTS = {"conv": [np.ones((3, 2, 3, 3), np.float32), np.zeros(3, np.float32)],
 
 
 def caffe2onnx(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
     return subprocess.run([sys.executable, "-m", "converters", "caffe2onnx", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 

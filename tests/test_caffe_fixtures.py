@@ -27,7 +27,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from support.paths import REPO_ROOT
 from tools import synthetic_weights as sw
 from tools.reference_caffe import fixture_format as ff
 from tools.reference_caffe.onnx_holds import (HELD, MASK, kink_feeds, kink_layers,
@@ -118,7 +118,7 @@ def check(what: str, actual: np.ndarray, expected: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("net_key", list(sw.NETS))
-def test_every_blob_after_full_forward(net_key, weights_dir):
+def test_every_blob_after_full_forward_equals_caffes(net_key, weights_dir):
     data = fixture(f"caffe_{net_key}.npz")
     net = sw.NETS[net_key]
     blobs = [parts[0] for parts in keys(data, "forward")]
@@ -136,7 +136,7 @@ def test_every_blob_after_full_forward(net_key, weights_dir):
 
 
 @pytest.mark.parametrize("net_key,parts", net_fixture_params("end"))
-def test_blob_after_forward_end(net_key, parts, weights_dir):
+def test_blob_after_forward_end_equals_caffes(net_key, parts, weights_dir):
     """Caffe's forward(end=L): L's top as L produced it (before an in-place ReLU after L)."""
     layer, blob = parts
     data = fixture(f"caffe_{net_key}.npz")
@@ -148,7 +148,7 @@ def test_blob_after_forward_end(net_key, parts, weights_dir):
 
 
 @pytest.mark.parametrize("net_key,parts", net_fixture_params("grad"))
-def test_one_hot_input_gradient(net_key, parts, weights_dir):
+def test_one_hot_input_gradient_equals_caffes(net_key, parts, weights_dir):
     """Backward from L with a one-hot gradient on one unit (flat index, or [0, u, xy, xy])."""
     layer, unit, xy = parts[0], int(parts[1]), int(parts[2])
     data = fixture(f"caffe_{net_key}.npz")
@@ -166,7 +166,7 @@ def test_one_hot_input_gradient(net_key, parts, weights_dir):
 
 
 @pytest.mark.parametrize("net_key,parts", net_fixture_params("vjp"))
-def test_code_gradient_of_a_random_output_gradient(net_key, parts, weights_dir):
+def test_code_gradient_of_a_random_output_gradient_equals_caffes(net_key, parts, weights_dir):
     top, input_name = parts
     data = fixture(f"caffe_{net_key}.npz")
     net = sw.NETS[net_key]
@@ -189,7 +189,7 @@ TRAJECTORY_NETS = ["caffenet", "places205", "googlenet"]
 
 
 @pytest.mark.parametrize("net_key", TRAJECTORY_NETS)
-def test_single_dgn_am_iterations_from_caffe_states(net_key, weights_dir):
+def test_single_dgn_am_iterations_from_caffe_states_give_caffes_next_codes(net_key, weights_dir):
     """Each iteration i, started from Caffe's code i, gives Caffe's code i+1 (spec "One run")."""
     from reproduce.step.graph import build_step_graph
     from reproduce.run.runner import StepRunner

@@ -1,5 +1,5 @@
 """Each supported Caffe layer type, converted to ONNX and run, equals the NumPy reference of
-Caffe's arithmetic (test_caffe_reference.py) within float32 noise, edge cases included.
+Caffe's arithmetic (support/caffe_reference.py) within float32 noise, edge cases included.
 
 `pytest -s tests/test_caffe_layers.py` prints the largest relative error per layer type
 (max |onnx - reference| / max |reference|).
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from converters import caffe_to_onnx
-from test_caffe_reference import (convert_and_run, ref_conv, ref_deconv, ref_inner_product,
-                                  ref_lrn_across, ref_lrn_within, ref_pool, ref_softmax,
-                                  rel_err, run_onnx, write_net)
+from support.caffe_reference import (convert_and_run, layer_text, ref_conv, ref_deconv,
+                                     ref_inner_product, ref_lrn_across, ref_lrn_within, ref_pool,
+                                     ref_softmax, rel_err, run_onnx, write_net)
 
 TOLERANCE = 1e-5  # float32 noise; measured errors are ~1e-7 (printed with -s)
 LARGEST_ERROR: dict[str, float] = {}
@@ -38,12 +38,6 @@ def normal(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-def layer_text(name, layer_type, bottoms, tops, params=""):
-    return (f'layer {{ name: "{name}" type: "{layer_type}" '
-            + "".join(f'bottom: "{b}" ' for b in bottoms)
-            + "".join(f'top: "{t}" ' for t in tops) + params + " }\n")
-
-
 CONV_CASES = [  # (input shape, num_output, param text, kernel, pad, stride, dilation, group, bias)
     ((2, 3, 9, 9), 4, "kernel_size: 3", (3, 3), (0, 0), (1, 1), (1, 1), 1, True),
     ((1, 4, 11, 10), 6, "kernel_size: 3 pad: 1 stride: 2 group: 2", (3, 3), (1, 1), (2, 2),
@@ -58,7 +52,7 @@ CONV_CASES = [  # (input shape, num_output, param text, kernel, pad, stride, dil
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: c[2])
-def test_convolution(tmp_path, case):
+def test_convolution_equals_the_reference_with_pads_strides_dilations_and_groups(tmp_path, case):
     shape, num_output, params, kernel, pad, stride, dilation, group, has_bias = case
     x = normal(*shape)
     weight = normal(num_output, shape[1] // group, *kernel)
@@ -119,7 +113,7 @@ def test_convolution_of_several_bottoms_shares_the_weights(tmp_path, layer_type)
     ((2, 6), "transpose: true", 1, True, True),
     ((2, 3, 2, 2), "axis: -2", 2, False, True),
 ])
-def test_inner_product(tmp_path, shape, params, axis, transpose, has_bias):
+def test_inner_product_equals_the_reference_on_any_axis_and_transposed(tmp_path, shape, params, axis, transpose, has_bias):
     x = normal(*shape)
     k = int(np.prod(shape[axis:]))
     weight = normal(k, 7) if transpose else normal(7, k)
@@ -131,7 +125,7 @@ def test_inner_product(tmp_path, shape, params, axis, transpose, has_bias):
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.3])
-def test_relu(tmp_path, slope):
+def test_relu_and_leaky_relu_equal_the_reference(tmp_path, slope):
     x = normal(2, 3, 4, 5)
     body = layer_text("relu", "ReLU", ["x"], ["y"], f"relu_param {{ negative_slope: {slope} }}")
     out = convert_and_run(tmp_path, body, {"x": x})["y"]
@@ -164,7 +158,7 @@ def test_pooling_caffe_sizes_and_border_divisors(tmp_path, method, case):
 
 
 @pytest.mark.parametrize("method", ["MAX", "AVE"])
-def test_pooling_round_mode_floor(tmp_path, method):
+def test_pooling_round_mode_floor_equals_the_reference_with_floored_sizes(tmp_path, method):
     x = normal(1, 2, 8, 7)
     body = layer_text("pool", "Pooling", ["x"], ["y"], f"pooling_param {{ pool: {method} "
                                                        "kernel_size: 3 stride: 2 pad: 1 "
@@ -173,7 +167,7 @@ def test_pooling_round_mode_floor(tmp_path, method):
     check("Pooling", out, ref_pool(x, method, (3, 3), (1, 1), (2, 2), ceil=False))
 
 
-def test_max_pool_ties(tmp_path):
+def test_max_pool_with_tied_maxima_equals_the_reference(tmp_path):
     x = RNG.integers(-2, 3, size=(1, 2, 7, 7)).astype(np.float32)  # many equal maxima
     body = layer_text("pool", "Pooling", ["x"], ["y"], "pooling_param { pool: MAX kernel_size: 3 "
                                                        "stride: 2 pad: 1 }")
@@ -182,7 +176,7 @@ def test_max_pool_ties(tmp_path):
 
 
 @pytest.mark.parametrize("method", ["MAX", "AVE"])
-def test_global_pooling(tmp_path, method):
+def test_global_max_and_average_pooling_equal_the_reference(tmp_path, method):
     x = normal(2, 3, 5, 7)
     body = layer_text("pool", "Pooling", ["x"], ["y"],
                       f"pooling_param {{ pool: {method} global_pooling: true }}")
@@ -195,7 +189,7 @@ def test_global_pooling(tmp_path, method):
     # alpha <= 0 or beta <= 0: Caffe computes them; ONNX Runtime's LRN refuses them, so the
     # converter composes the formula (square, channel-window mean, power, product)
     (3, 0.0, 0.75, 2.0), (5, -0.01, 0.75, 5.0), (3, 0.5, 0.0, 1.0), (7, 0.3, -0.5, 1.5)])
-def test_lrn_across_channels(tmp_path, size, alpha, beta, k):
+def test_lrn_across_channels_equals_the_reference_for_any_alpha_and_beta(tmp_path, size, alpha, beta, k):
     x = normal(2, 7, 4, 4) * 3
     body = layer_text("norm", "LRN", ["x"], ["y"], f"lrn_param {{ local_size: {size} "
                                                      f"alpha: {alpha} beta: {beta} k: {k} }}")
@@ -203,7 +197,7 @@ def test_lrn_across_channels(tmp_path, size, alpha, beta, k):
     check("LRN", out, ref_lrn_across(x.astype(np.float64), size, alpha, beta, k))
 
 
-def test_lrn_within_channel(tmp_path):
+def test_lrn_within_channel_equals_the_reference(tmp_path):
     x = normal(1, 3, 6, 5) * 2
     body = layer_text("norm", "LRN", ["x"], ["y"], "lrn_param { local_size: 3 alpha: 0.7 "
                                                      "beta: 0.75 norm_region: WITHIN_CHANNEL }")
@@ -218,7 +212,7 @@ def test_dropout_is_identity_at_test(tmp_path):
 
 
 @pytest.mark.parametrize("shape,axis", [((2, 10), 1), ((2, 4, 3, 3), 1), ((2, 3, 5), -1)])
-def test_softmax(tmp_path, shape, axis):
+def test_softmax_equals_the_reference_on_any_axis(tmp_path, shape, axis):
     x = normal(*shape) * 4
     body = layer_text("prob", "Softmax", ["x"], ["y"], f"softmax_param {{ axis: {axis} }}")
     check("Softmax", convert_and_run(tmp_path, body, {"x": x})["y"],
@@ -226,7 +220,7 @@ def test_softmax(tmp_path, shape, axis):
 
 
 @pytest.mark.parametrize("axis", [1, 2, -1])
-def test_concat(tmp_path, axis):
+def test_concat_equals_numpy_on_any_axis(tmp_path, axis):
     a, b = normal(2, 3, 4, 5), normal(2, 3, 4, 5)
     body = layer_text("cat", "Concat", ["a", "b"], ["y"], f"concat_param {{ axis: {axis} }}")
     check("Concat", convert_and_run(tmp_path, body, {"a": a, "b": b})["y"],
@@ -239,7 +233,7 @@ def test_concat(tmp_path, axis):
     ("operation: PROD", lambda a, b, c: a * b * c),
     ("operation: MAX", lambda a, b, c: np.maximum(np.maximum(a, b), c)),
 ])
-def test_eltwise(tmp_path, params, combine):
+def test_eltwise_sum_with_coefficients_prod_and_max_equal_numpy(tmp_path, params, combine):
     a, b, c = normal(2, 3, 4), normal(2, 3, 4), normal(2, 3, 4)
     body = layer_text("elt", "Eltwise", ["a", "b", "c"], ["y"], f"eltwise_param {{ {params} }}")
     out = convert_and_run(tmp_path, body, {"a": a, "b": b, "c": c})["y"]
@@ -256,7 +250,7 @@ def test_eltwise(tmp_path, params, combine):
     ("shape { dim: 6 dim: 20 }", (6, 20)),  # any other leading dim as written (Caffe)
     ("shape { dim: -1 dim: 2 }", (60, 2)),
 ])
-def test_reshape(tmp_path, params, expected_shape):
+def test_reshape_gives_caffes_shapes_for_zero_minus_one_axis_and_num_axes(tmp_path, params, expected_shape):
     x = normal(2, 3, 4, 5)
     body = layer_text("r", "Reshape", ["x"], ["y"], f"reshape_param {{ {params} }}")
     check("Reshape", convert_and_run(tmp_path, body, {"x": x})["y"],
@@ -279,14 +273,14 @@ def test_reshape_leading_dim_equal_to_the_prototxt_batch_follows_the_batch(tmp_p
 
 @pytest.mark.parametrize("params,expected_shape", [
     ("", (2, 60)), ("axis: 2", (2, 3, 20)), ("axis: 1 end_axis: 2", (2, 12, 5))])
-def test_flatten(tmp_path, params, expected_shape):
+def test_flatten_gives_caffes_shapes_for_axis_and_end_axis(tmp_path, params, expected_shape):
     x = normal(2, 3, 4, 5)
     body = layer_text("f", "Flatten", ["x"], ["y"], f"flatten_param {{ {params} }}")
     check("Flatten", convert_and_run(tmp_path, body, {"x": x})["y"],
           x.reshape(expected_shape).astype(np.float64))
 
 
-def test_split(tmp_path):
+def test_split_copies_its_bottom_to_every_top(tmp_path):
     x = normal(2, 3)
     body = layer_text("s", "Split", ["x"], ["y1", "y2"])
     out = convert_and_run(tmp_path, body, {"x": x}, outputs=["y1", "y2"])
@@ -297,7 +291,7 @@ def test_split(tmp_path):
 @pytest.mark.parametrize("params,axis,count,bias", [
     ("", 1, 1, False), ("bias_term: true", 1, 1, True), ("axis: 2 num_axes: 2", 2, 2, False),
     ("axis: 1 num_axes: -1 bias_term: true", 1, 3, True), ("num_axes: 0", 1, 0, False)])
-def test_scale_learned(tmp_path, params, axis, count, bias):
+def test_scale_with_learned_factors_and_bias_equals_numpy(tmp_path, params, axis, count, bias):
     x = normal(2, 3, 4, 5)
     shape = x.shape[axis:axis + count]
     gamma, beta = normal(*shape), normal(*shape)
@@ -310,7 +304,7 @@ def test_scale_learned(tmp_path, params, axis, count, bias):
     check("Scale", out["y"], expected)
 
 
-def test_scale_by_second_bottom(tmp_path):
+def test_scale_by_a_second_bottom_equals_numpy(tmp_path):
     x, gamma = normal(2, 3, 4, 5), normal(2, 3)
     body = layer_text("sc", "Scale", ["x", "g"], ["y"], "scale_param { axis: 0 }")
     out = convert_and_run(tmp_path, body, {"x": x, "g": gamma})["y"]
@@ -318,7 +312,7 @@ def test_scale_by_second_bottom(tmp_path):
 
 
 @pytest.mark.parametrize("params,axis,count", [("", 1, 1), ("axis: 2 num_axes: 2", 2, 2)])
-def test_bias(tmp_path, params, axis, count):
+def test_bias_along_axis_and_num_axes_equals_numpy(tmp_path, params, axis, count):
     x = normal(2, 3, 4, 5)
     beta = normal(*x.shape[axis:axis + count])
     body = layer_text("b", "Bias", ["x"], ["y"], f"bias_param {{ {params} }}")
@@ -327,7 +321,7 @@ def test_bias(tmp_path, params, axis, count):
 
 
 @pytest.mark.parametrize("factor", [2.5, 0.0])
-def test_batch_norm_scale_factor(tmp_path, factor):
+def test_batch_norm_divides_the_statistics_by_the_scale_factor_and_zeroes_them_for_0(tmp_path, factor):
     x = normal(2, 4, 3, 3)
     mean, variance = normal(4), np.abs(normal(4)) + 0.1
     body = layer_text("bn", "BatchNorm", ["x"], ["y"], "batch_norm_param { eps: 0.001 }")
@@ -341,7 +335,7 @@ def test_batch_norm_scale_factor(tmp_path, factor):
 
 @pytest.mark.parametrize("layer_type,function", [
     ("Sigmoid", lambda x: 1 / (1 + np.exp(-x))), ("TanH", np.tanh), ("AbsVal", np.abs)])
-def test_unary(tmp_path, layer_type, function):
+def test_sigmoid_tanh_and_absval_equal_numpy(tmp_path, layer_type, function):
     x = normal(3, 4) * 3
     body = layer_text("u", layer_type, ["x"], ["y"])
     check(layer_type, convert_and_run(tmp_path, body, {"x": x})["y"], function(x.astype(np.float64)))
@@ -349,7 +343,7 @@ def test_unary(tmp_path, layer_type, function):
 
 @pytest.mark.parametrize("power,scale,shift", [(2.0, 0.5, 1.5), (1.0, -2.0, 0.5), (3.0, 1.0, 0.0),
                                                (0.5, 1.0, 4.0)])
-def test_power(tmp_path, power, scale, shift):
+def test_power_is_shift_plus_scale_times_x_to_the_power(tmp_path, power, scale, shift):
     x = np.abs(normal(3, 4))
     body = layer_text("p", "Power", ["x"], ["y"],
                       f"power_param {{ power: {power} scale: {scale} shift: {shift} }}")
@@ -363,7 +357,7 @@ def test_power(tmp_path, power, scale, shift):
     ("axis: 3", lambda x: x[:, :, :, 0:3]),
     ("axis: 1 offset: 1 offset: 2 offset: 0", lambda x: x[:, 1:3, 2:5, 0:3]),
 ])
-def test_crop(tmp_path, params, expected):
+def test_crop_takes_the_second_bottoms_shape_from_axis_at_the_offsets(tmp_path, params, expected):
     x, reference = normal(2, 4, 6, 7), normal(2, 2, 3, 3)
     body = layer_text("c", "Crop", ["x", "r"], ["y"], f"crop_param {{ {params} }}")
     out = convert_and_run(tmp_path, body, {"x": x, "r": reference})["y"]
@@ -373,7 +367,7 @@ def test_crop(tmp_path, params, expected):
 @pytest.mark.parametrize("params,points,axis", [
     ("slice_point: 1 slice_point: 4", [1, 4], 1), ("axis: 2", [2, 4], 2),
     ("axis: -1 slice_point: 3 slice_point: 4", [3, 4], 3)])
-def test_slice(tmp_path, params, points, axis):
+def test_slice_splits_at_the_slice_points_or_evenly_on_any_axis(tmp_path, params, points, axis):
     x = normal(2, 6, 6, 5)
     body = layer_text("s", "Slice", ["x"], ["a", "b", "c"], f"slice_param {{ {params} }}")
     out = convert_and_run(tmp_path, body, {"x": x}, outputs=["a", "b", "c"])
@@ -381,7 +375,7 @@ def test_slice(tmp_path, params, points, axis):
         check("Slice", out[name], part.astype(np.float64))
 
 
-def test_input_layer(tmp_path):
+def test_input_layer_tops_become_the_graph_inputs(tmp_path):
     path = tmp_path / "n.prototxt"
     path.write_text('layer { name: "in" type: "Input" top: "a" top: "b" '
                     'input_param { shape { dim: 1 dim: 3 } } }\n'

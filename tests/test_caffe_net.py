@@ -11,8 +11,8 @@ import pytest
 
 from converters import caffe_to_onnx
 from converters.caffe.writer import write_caffemodel
-from test_caffe_reference import (ref_conv, ref_inner_product, ref_lrn_across, ref_pool,
-                                  ref_softmax, rel_err, run_onnx)
+from support.caffe_reference import (ref_conv, ref_inner_product, ref_lrn_across, ref_pool,
+                                     ref_softmax, rel_err, run_onnx)
 
 # (name, kind, settings): the BVLC reference CaffeNet deploy architecture.
 CAFFENET = [

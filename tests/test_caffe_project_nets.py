@@ -9,10 +9,10 @@ import pytest
 import onnx
 import onnxruntime as ort
 
-from conftest import REPO_ROOT, SHARED
 from converters.caffe.reader import load_caffe_net
 from converters.caffe.to_onnx import net_to_onnx
 from converters.caffe.weights import fill_missing_blobs
+from support.paths import REPO_ROOT, SHARED
 
 RNG = np.random.default_rng(5)
 

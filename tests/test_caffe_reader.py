@@ -9,69 +9,9 @@ from converters import caffe_to_onnx
 from converters.caffe.files import CaffeError
 from converters.caffe.reader import load_caffe_net
 from converters.caffe.writer import write_caffemodel
-from test_caffe_reference import ref_conv, ref_pool, run_onnx
-
-RNG = np.random.default_rng(7)
-
-SMALL_NET_V2 = """name: "small"
-input: "data"
-input_shape { dim: 1 dim: 3 dim: 11 dim: 11 }
-layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
-  convolution_param { num_output: 4 kernel_size: 3 pad: 1 stride: 2 engine: CUDNN } }
-layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
-layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"
-  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
-layer { name: "norm1" type: "LRN" bottom: "pool1" top: "norm1"
-  lrn_param { local_size: 3 alpha: 0.001 beta: 0.75 } }
-layer { name: "fc" type: "InnerProduct" bottom: "norm1" top: "fc"
-  inner_product_param { num_output: 5 } }
-layer { name: "drop" type: "Dropout" bottom: "fc" top: "fc" }
-layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
-"""
-
-SMALL_NET_V1 = """name: "small"
-input: "data"
-input_dim: 1 input_dim: 3 input_dim: 11 input_dim: 11
-layers { name: "conv1" type: CONVOLUTION bottom: "data" top: "conv1"
-  blobs_lr: 1 blobs_lr: 2
-  convolution_param { num_output: 4 kernel_size: 3 pad: 1 stride: 2 } }
-layers { name: "relu1" type: RELU bottom: "conv1" top: "conv1" }
-layers { name: "pool1" type: POOLING bottom: "conv1" top: "pool1"
-  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
-layers { name: "norm1" type: LRN bottom: "pool1" top: "norm1"
-  lrn_param { local_size: 3 alpha: 0.001 beta: 0.75 } }
-layers { name: "fc" type: INNER_PRODUCT bottom: "norm1" top: "fc"
-  inner_product_param { num_output: 5 } }
-layers { name: "drop" type: DROPOUT bottom: "fc" top: "fc" dropout_param { dropout_ratio: 0.5 } }
-layers { name: "prob" type: SOFTMAX bottom: "fc" top: "prob" }
-"""
-
-# V0, with the convolution's padding as a separate "padding" layer, as early Caffe wrote it.
-SMALL_NET_V0 = """name: "small"
-input: "data"
-input_dim: 1 input_dim: 3 input_dim: 11 input_dim: 11
-layers { layer { name: "pad1" type: "padding" pad: 1 } bottom: "data" top: "pad1" }
-layers { layer { name: "conv1" type: "conv" num_output: 4 kernelsize: 3 stride: 2
-  weight_filler { type: "gaussian" std: 0.01 } blobs_lr: 1. blobs_lr: 2. weight_decay: 1. }
-  bottom: "pad1" top: "conv1" }
-layers { layer { name: "relu1" type: "relu" } bottom: "conv1" top: "conv1" }
-layers { layer { name: "pool1" type: "pool" pool: MAX kernelsize: 3 stride: 2 }
-  bottom: "conv1" top: "pool1" }
-layers { layer { name: "norm1" type: "lrn" local_size: 3 alpha: 0.001 beta: 0.75 }
-  bottom: "pool1" top: "norm1" }
-layers { layer { name: "fc" type: "innerproduct" num_output: 5 } bottom: "norm1" top: "fc" }
-layers { layer { name: "drop" type: "dropout" dropout_ratio: 0.5 } bottom: "fc" top: "fc" }
-layers { layer { name: "prob" type: "softmax" } bottom: "fc" top: "prob" }
-"""
-
-SMALL_WEIGHTS = {
-    "conv1": [RNG.standard_normal((4, 3, 3, 3)).astype(np.float32),
-              RNG.standard_normal(4).astype(np.float32)],
-    "fc": [RNG.standard_normal((5, 36)).astype(np.float32),
-           RNG.standard_normal(5).astype(np.float32)],
-}
-SMALL_TYPES = {"conv1": "Convolution", "fc": "InnerProduct"}
-SMALL_INPUT = RNG.standard_normal((1, 3, 11, 11)).astype(np.float32)
+from support.caffe_reference import ref_conv, ref_pool, run_onnx
+from support.caffe_small_nets import (RNG, SMALL_INPUT, SMALL_NET_V0, SMALL_NET_V1, SMALL_NET_V2,
+                                      SMALL_TYPES, SMALL_WEIGHTS)
 
 
 def _run(tmp_path, prototxt_text, layout="v2", weights=SMALL_WEIGHTS, feed=SMALL_INPUT, **options):
@@ -112,7 +52,7 @@ def test_v0_padding_layer_is_folded_into_the_convolution(tmp_path):
     'layer { name: "data" type: "Input" top: "data" '
     'input_param { shape { dim: 1 dim: 3 dim: 11 dim: 11 } } }',
 ])
-def test_every_input_declaration(tmp_path, declaration):
+def test_every_input_declaration_gives_the_same_input_and_outputs(tmp_path, declaration):
     body = SMALL_NET_V2.split("\n", 3)[3]
     model, out = _run(tmp_path, declaration + "\n" + body)
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
@@ -120,7 +60,7 @@ def test_every_input_declaration(tmp_path, declaration):
     np.testing.assert_array_equal(out["prob"], _run(tmp_path, SMALL_NET_V2)[1]["prob"])
 
 
-def test_test_phase_include_exclude_rules(tmp_path):
+def test_layers_follow_caffes_test_phase_include_and_exclude_rules(tmp_path):
     text = SMALL_NET_V2 + """
 layer { name: "train_only" type: "Sigmoid" bottom: "prob" top: "t1" include { phase: TRAIN } }
 layer { name: "not_in_test" type: "TanH" bottom: "prob" top: "t2" exclude { phase: TEST } }

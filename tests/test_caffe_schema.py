@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from conftest import SHARED
 from converters.caffe import schema
 from converters.caffe.writer import write_caffemodel, write_prototxt
+from support.paths import SHARED
 
 ORIGINAL_NETS = SHARED / "originals" / "nets"
 PROTOTXTS = ["caffenet/caffenet.prototxt", "googlenet/bvlc_googlenet_updated.prototxt",
@@ -37,7 +37,7 @@ def test_places_v0_fields_parse_into_v0_layer():
     assert list(net.input_dim) == [1, 3, 227, 227]
 
 
-def test_caffe_field_numbers_and_defaults():
+def test_schema_has_caffes_field_numbers_and_defaults():
     assert schema.NetParameter.DESCRIPTOR.fields_by_name["layer"].number == 100
     assert schema.NetParameter.DESCRIPTOR.fields_by_name["layers"].number == 2
     assert schema.LayerParameter.DESCRIPTOR.fields_by_name["convolution_param"].number == 106

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from support.paths import REPO_ROOT
 
 ENTRY_POINTS = {
     "converters": ("caffe2onnx", "vjp"),

@@ -13,7 +13,6 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conformance_setup import REPO_ROOT, by_model, demo_setup, results_for
 from reproduce.conformance.cases import Case
 from reproduce.conformance.compare import RTOL, ModelUnderTest, check
 from reproduce.conformance.diagnose import diagnose
@@ -23,14 +22,8 @@ from reproduce.conformance.run import _samples
 from reproduce.conformance.states import State, quantities, reference_states, step_case
 from reproduce.step.rules import Schedule
 from reproduce.step.weight_copies import merge_weight_copies, separate_transposed_weights
-
-
-def _runtime(name: str):
-    runtime = RUNTIMES[name]()
-    reason = runtime.unavailable()
-    if reason:
-        pytest.skip(reason)
-    return runtime
+from support.conformance import available_runtime, by_model, demo_setup, results_for
+from support.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +41,7 @@ def demo_models(tmp_path_factory):
 # --- the runtimes on the exports -----------------------------------------------------------
 
 def test_openvino_runs_step_graph_and_loop_within_tolerance(python_results):
-    results = by_model(python_results, _runtime("openvino"))
+    results = by_model(python_results, available_runtime("openvino"))
     assert len(results) == 4
     for model, result in results.items():
         assert result.status == "agrees", (model, result.status, result.detail)
@@ -56,7 +49,7 @@ def test_openvino_runs_step_graph_and_loop_within_tolerance(python_results):
 
 
 def test_tract_runs_the_step_graph_and_reports_it_has_no_loop(python_results):
-    results = by_model(python_results, _runtime("tract"))
+    results = by_model(python_results, available_runtime("tract"))
     for batch in (1, 4):
         assert results[f"step graph, batch {batch}"].status == "agrees"
         loop = results[f"Loop, batch {batch}"]
@@ -123,7 +116,7 @@ def _conv_pair(channels: int, group: int) -> onnx.ModelProto:
                                           (_conv_pair(32, 2), (1, 32, 8, 8))],
                          ids=["gemm", "conv", "grouped conv"])
 def test_copied_weights_make_openvino_agree_on_the_two_node_models(model, shape, tmp_path):
-    runtime = _runtime("openvino")
+    runtime = available_runtime("openvino")
     rng = np.random.default_rng(2)
     case = Case("pair", {name: rng.standard_normal(shape).astype(np.float32) for name in ("x", "g")},
                 ("y", "h"))
@@ -285,7 +278,7 @@ def test_bad_input_is_one_line_and_status_2(flags, names):
 # --- act_max --runtime openvino -------------------------------------------------------------
 
 def test_openvino_runner_first_iteration_agrees_with_onnxruntime(demo_models):
-    _runtime("openvino")
+    available_runtime("openvino")
     from reproduce.run.loop import run_loop
     from reproduce.run.openvino_runner import OpenVinoStepRunner
     from reproduce.run.runner import StepRunner
@@ -305,7 +298,7 @@ def test_openvino_runner_first_iteration_agrees_with_onnxruntime(demo_models):
 
 
 def test_act_max_runtime_openvino_writes_the_release_named_image(tmp_path):
-    _runtime("openvino")
+    available_runtime("openvino")
     demo = REPO_ROOT / "models" / "demo"
     done = subprocess.run(
         [sys.executable, "-m", "reproduce", "act_max", "--runtime", "openvino", "--unit", "3",

@@ -13,9 +13,9 @@ import json
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
 from models.demo import architecture as arch
 from models.demo.dataset import CLASS_NAMES, make_dataset, make_image, to_net_input
+from support.paths import REPO_ROOT
 
 DEMO = REPO_ROOT / "models" / "demo"
 SETTINGS = DEMO / "demo.json"
@@ -78,7 +78,7 @@ def test_shipped_files_follow_the_contract(settings):
 
 
 @needs_demo
-def test_classifier_accuracy_on_fresh_held_out_images(classifier):
+def test_classifier_is_95_percent_accurate_on_fresh_held_out_images(classifier):
     images, labels = make_dataset(50 * len(CLASS_NAMES), seed=HELD_OUT_SEED)
     data = to_net_input(images, arch.CLASSIFIER_INPUT, arch.PIXEL_MEAN)
     predicted = np.concatenate([classifier(chunk)["fc8"].argmax(1)

@@ -9,11 +9,11 @@ import onnx
 import pytest
 from PIL import Image
 
-from test_driver_numpy_reference import CODE_SIZE, write_tiny_nets
 from common.cli import run_subcommands
 from reproduce.__main__ import SUBCOMMAND_MODULES
 from reproduce.experiments.table import EXPERIMENTS, experiment_job
 from reproduce.run.job import StartImage
+from support.tiny_nets import CODE_SIZE, write_tiny_nets
 
 
 def reproduce_cli(*argv: str) -> int:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SHARED
 from reproduce.inputs.bounds import load_bounds
 from reproduce.outputs.collage import write_collage
 from reproduce.run.encoder import load_mean_image, preprocess
@@ -14,6 +13,7 @@ from common.errors import UserError
 from reproduce.outputs.images import result_file_name, save_result_image, to_saved_array
 from reproduce.outputs.labels import caption, read_labels
 from reproduce.inputs.start_code import random_start_code
+from support.paths import SHARED
 
 
 def test_start_code_is_numpys_legacy_global_generator():

@@ -2,7 +2,7 @@
 
 Fidelity is checked iteration by iteration from the same state: the code (elementwise), the
 activation and both gradient norms agree within λ·√2·σ, σ each value's float32 error scale
-computed from the test's own tensors (tests/float32_error.py; the analysis, the measured
+computed from the test's own tensors (tests/support/float32_error.py; the analysis, the measured
 errors and why a fixed relative bound fails across CPUs: tests/TOLERANCES.md). Whole runs are
 compared the same way, each iteration against the reference step from the run's own previous
 code (short runs are chaotic: a 1e-7 difference at iteration 1 may grow to any size later).
@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_driver_numpy_reference import (CODE_SIZE, TinyClassifier, assert_close, assert_run_follows_reference,
-                                         assert_step_matches, reference_run, reference_step, tiny_weights,
-                                         write_tiny_nets)
 from reproduce.run.job import NetFiles, build_step_model, run_samples, unit_index
 from reproduce.step.rules import Schedule
 from reproduce.run.runner import StepRunner
+from support.tiny_nets import (CODE_SIZE, TinyClassifier, assert_close, assert_run_follows_reference,
+                              assert_step_matches, reference_run, reference_step, tiny_weights,
+                              write_tiny_nets)
 
 BOUNDS = (np.zeros((1, CODE_SIZE)), np.full((1, CODE_SIZE), 3.0))
 

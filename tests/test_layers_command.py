@@ -10,9 +10,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from conftest import REPO_ROOT
-from onnx_classifiers import write_classifier
-from test_driver_numpy_reference import CLASSIFIER_PROTOTXT, write_tiny_nets
+from support.onnx_classifiers import write_classifier
+from support.paths import REPO_ROOT
+from support.tiny_nets import CLASSIFIER_PROTOTXT, write_tiny_nets
 
 DEMO = REPO_ROOT / "models" / "demo"
 

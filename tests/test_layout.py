@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reproduce import LAYERS
+from support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -34,18 +34,18 @@ def layer_of(module: str) -> int | None:
 
 
 def test_every_reproduce_module_is_in_a_layer():
-    for path in (ROOT / "reproduce").rglob("*.py"):
-        relative = path.relative_to(ROOT / "reproduce")
+    for path in (REPO_ROOT / "reproduce").rglob("*.py"):
+        relative = path.relative_to(REPO_ROOT / "reproduce")
         if len(relative.parts) == 1:
             assert relative.name in ("__init__.py", "__main__.py"), f"{relative}: not in a layer"
         else:
             assert relative.parts[0] in LAYERS, f"{relative}: {relative.parts[0]} is not in LAYERS"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "reproduce").rglob("*.py")),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "reproduce").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_nothing_imports_upward(path):
-    relative = path.relative_to(ROOT / "reproduce")
+    relative = path.relative_to(REPO_ROOT / "reproduce")
     if len(relative.parts) == 1:
         return  # reproduce/__init__ and __main__ sit above every layer
     own = LAYERS.index(relative.parts[0])
@@ -55,26 +55,26 @@ def test_nothing_imports_upward(path):
 
 
 def test_common_imports_neither_package():
-    for path in (ROOT / "common").rglob("*.py"):
+    for path in (REPO_ROOT / "common").rglob("*.py"):
         bad = [m for m in imported_modules(path) if m.split(".")[0] in ("converters", "reproduce")]
         assert not bad, f"{path.name} imports {bad}"
 
 
 def test_converters_do_not_import_reproduce():
-    for path in (ROOT / "converters").rglob("*.py"):
+    for path in (REPO_ROOT / "converters").rglob("*.py"):
         bad = [m for m in imported_modules(path) if m.split(".")[0] == "reproduce"]
-        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+        assert not bad, f"{path.relative_to(REPO_ROOT)} imports {bad}"
 
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w./])/(?:home|root|work|Users|tmp/[\w-]+/|mnt|opt/\w+/)[\w./-]*")
 
 
 def test_no_absolute_machine_path_in_tracked_files():
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+    files = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True,
                            check=True).stdout.split()
     offenders = []
     for name in files:
-        path = ROOT / name
+        path = REPO_ROOT / name
         if path.suffix not in (".py", ".sh", ".md", ".json", ".txt", ".prototxt", ".ini", ".html",
                                ".js", "") or not path.is_file():
             continue

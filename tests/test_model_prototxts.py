@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT, SHARED
 from models.nets import write_prototxts
+from support.paths import REPO_ROOT, SHARED
 
 NETS = REPO_ROOT / "models" / "nets"
 ORIGINALS = SHARED / "originals" / "nets"

@@ -4,16 +4,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, SHARED
 from reproduce import official as official_files
 from reproduce.official.manifest import ManifestError, load_manifest
+from support.paths import REPO_ROOT, SHARED
+from support.ports import free_port
 
 ORIGINALS = SHARED / "originals"
 
@@ -149,12 +149,6 @@ def test_require_says_where_to_place_a_missing_file(private_data):
     assert "python -m reproduce fetch caffenet-weights" in message
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _cli(*args: str, data: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "DGN_AM_DATA": str(data)}
     env.pop("DGN_AM_MIRROR", None)
@@ -165,7 +159,7 @@ def _cli(*args: str, data: Path) -> subprocess.CompletedProcess:
 
 def test_offline_fetch_gives_one_line_per_missing_file_and_writes_nothing(tmp_path, manifest):
     data = tmp_path / "data"
-    result = _cli("fetch", "--mirror", f"http://127.0.0.1:{_closed_port()}", data=data)
+    result = _cli("fetch", "--mirror", f"http://127.0.0.1:{free_port()}", data=data)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -1,4 +1,4 @@
-"""`act_max --net_onnx`: DGN-AM on ONNX classifiers the tests build (tests/onnx_classifiers.py),
+"""`act_max --net_onnx`: DGN-AM on ONNX classifiers the tests build (support/onnx_classifiers.py),
 with the demo generator (its 64×64 image, centre crop 56×56, `--crop_size 56`).
 
 Each family is exported at opset 13 and 17, with an input convention that makes the adapter
@@ -22,14 +22,11 @@ import numpy as np
 import onnx
 import pytest
 
-from conftest import REPO_ROOT
-from onnx_classifiers import BUILDERS, elementwise_net, write_classifier
-from test_own_network_reference import (AdapterTwin, CaffeGeneratorTwin, OnnxClassifierTwin,
-                                        reference_step)
 from reproduce.outputs.trace import read_trace
+from support.onnx_classifiers import BUILDERS, elementwise_net, write_classifier
+from support.own_network import (CROP, DEMO, AdapterTwin, CaffeGeneratorTwin, OnnxClassifierTwin,
+                                 act_max, generator_flags, reference_step)
 
-DEMO = REPO_ROOT / "models" / "demo"
-CROP = 56  # the demo generator's crop (its classifier's input)
 CODE_SIZE = 256
 RTOL = 1e-5
 TORCHVISION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
@@ -70,18 +67,6 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-
-
-def generator_flags() -> list[str]:
-    return ["--generator_definition", str(DEMO / "generator.prototxt"),
-            "--generator_weights", str(DEMO / "generator.caffemodel"), "--crop_size", str(CROP)]
-
-
-def act_max(*flags: str) -> int:
-    """act_max in this process (as `python -m reproduce act_max ...`); its exit status."""
-    from common.cli import run_subcommands
-    return run_subcommands("python -m reproduce", None, ["reproduce.cli.act_max"],
-                           ["act_max", *flags, "--threads", "1"])
 
 
 @pytest.fixture(scope="module")
@@ -221,14 +206,14 @@ def _status(function, *args) -> int:
         return int(exit_.code)
 
 
-def test_a_file_that_is_not_a_model(tmp_path, capsys):
+def test_a_file_that_is_not_a_model_is_one_line_and_no_output(tmp_path, capsys):
     fake = tmp_path / "fake.onnx"
     fake.write_text("this is not a protobuf\n")
     _one_line_error(capsys, act_max(*_flags_for(fake, tmp_path)), "--net_onnx", "not")
     assert not (tmp_path / "out").exists()
 
 
-def test_an_input_size_that_does_not_fit_the_net(tmp_path, capsys):
+def test_an_input_size_that_does_not_fit_the_net_is_one_line_and_no_output(tmp_path, capsys):
     """A symbolic-size net given a size its Flatten/Gemm cannot take (here: GAP makes any size fit,
     so use a size the SqueezeNet pooling cannot reach): one line naming the model."""
     net = write_classifier(tmp_path / "squeeze.onnx", "squeezenet", symbolic_size=True)
@@ -237,7 +222,7 @@ def test_an_input_size_that_does_not_fit_the_net(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_an_op_without_a_gradient_rule(tmp_path, capsys):
+def test_an_op_without_a_gradient_rule_is_one_line_and_no_output(tmp_path, capsys):
     from converters.vjp.rules import RULES
     missing = [op for op in ("Sin", "Cos", "Atan", "Erf", "Round", "Softsign") if op not in RULES]
     if not missing:

@@ -4,13 +4,12 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from pathlib import Path
 
 from common import progress as progress_module
 from common.progress import PlainProgress, progress
+from support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "models" / "demo"
+DEMO = REPO_ROOT / "models" / "demo"
 
 
 class FakeTerminal(io.StringIO):
@@ -54,7 +53,7 @@ def test_a_200_iteration_run_logs_a_few_lines_to_a_pipe(tmp_path):
          "--generator_weights", str(DEMO / "generator.caffemodel"), "--bound", str(DEMO / "fc6_3x.txt"),
          "--unit", "1", "--n_iters", "200", "--L2", "0.99", "--start_lr", "8", "--end_lr", "1e-10",
          "--output_dir", str(tmp_path), "--threads", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "\r" not in run.stderr
     assert len(run.stderr) < 2000, run.stderr

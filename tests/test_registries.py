@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
 from converters.caffe import layers as caffe_layers
 from converters.caffe.layers import CONVERTERS, SUPPORTED_TYPES, RegisteredConverter
 from converters.caffe.legacy_types import V0_NAME_TO_V1_ENUM, V1_ENUM_TO_TYPE
@@ -21,6 +20,7 @@ from converters.caffe.schema import V1LayerParameter
 from converters.registry import DuplicateRegistrationError
 from converters.vjp import rules as vjp_rules
 from converters.vjp.rules import RULES
+from support.paths import REPO_ROOT
 
 
 def _python(code: str, *, path: Path = REPO_ROOT) -> subprocess.CompletedProcess:

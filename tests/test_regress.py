@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_driver_numpy_reference import CODE_SIZE, write_tiny_nets
 from common.cli import run_subcommands
 from reproduce.__main__ import SUBCOMMAND_MODULES
 from reproduce.outputs.trace import read_trace, write_trace
+from support.tiny_nets import CODE_SIZE, write_tiny_nets
 
 
 def reproduce_cli(*argv: str) -> int:

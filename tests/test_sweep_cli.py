@@ -19,14 +19,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT
 from reproduce.sweep.lock import exclusive
 from support.atlas import run_elements
+from support.paths import REPO_ROOT
+from support.sweep import (HYPER, N_ITERS, SWEEP, env, reproduce, result_files, results_of,
+                           store_rows)
 
 DEMO = REPO_ROOT / "models" / "demo"
-N_ITERS = "40"
-HYPER = ["--n_iters", N_ITERS, "--L2", "0.99", "--start_lr", "8.0", "--end_lr", "1e-10"]
-SWEEP = ["--demo", "--act_layer", "fc8", *HYPER, "--threads", "1"]
 SET_DIR = f"fc8_xy0_n{N_ITERS}_L2_0.99_lr_8.0_1e-10_bound-"
 ACT_MAX_NETS = ["--net_definition", str(DEMO / "classifier.prototxt"),
                 "--net_weights", str(DEMO / "classifier.caffemodel"),
@@ -36,40 +35,10 @@ ACT_MAX_NETS = ["--net_definition", str(DEMO / "classifier.prototxt"),
 UNITS, SEEDS = list(range(12)), [0, 1]
 
 
-def env() -> dict[str, str]:
-    return {"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-
-
-def reproduce(*flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reproduce", *flags], cwd=REPO_ROOT, env=env(),
-                          capture_output=True, text=True, timeout=180)
-
-
 def sweep(out_dir: Path, *flags: str) -> subprocess.CompletedProcess:
     done = reproduce("sweep", str(out_dir), *SWEEP, *flags)
     assert done.returncode == 0, done.stderr
     return done
-
-
-def result_files(out_dir: Path) -> dict[str, bytes]:
-    """Every image under OUT_DIR by relative path (store, atlas and lock left out)."""
-    return {str(path.relative_to(out_dir)): path.read_bytes()
-            for path in sorted(out_dir.rglob("*")) if path.suffix in (".jpg", ".png")}
-
-
-def store_rows(out_dir: Path) -> list[dict]:
-    connection = sqlite3.connect(out_dir / "runs.sqlite")
-    connection.row_factory = sqlite3.Row
-    rows = [dict(row) for row in connection.execute(
-        "SELECT * FROM runs ORDER BY set_dir, unit, seed")]
-    connection.close()
-    return rows
-
-
-def results_of(rows: list[dict]) -> list[tuple]:
-    """What a run computed, without where/when/how long."""
-    return [(row["set_dir"], row["unit"], row["seed"], row["final_act"], row["acts"],
-             row["iterations"], row["image"], row["jpeg"]) for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +93,7 @@ def test_demo_batches_are_kept_they_do_not_change_bits(reference):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """The suite's tiny nets: a 3×9×9 crop, 972 bytes per sample (not a multiple of 64)."""
-    from test_driver_numpy_reference import CODE_SIZE, write_tiny_nets
+    from support.tiny_nets import CODE_SIZE, write_tiny_nets
     directory = tmp_path_factory.mktemp("tiny")
     nets = write_tiny_nets(directory)
     (directory / "bound.txt").write_text(" ".join(["3"] * CODE_SIZE))

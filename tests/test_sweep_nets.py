@@ -12,7 +12,7 @@ import pytest
 
 from reproduce.sweep.store import Store
 from support.demo_onnx import DEMO, DEMO_CROP, export_demo_classifier
-from test_sweep_cli import HYPER, reproduce, result_files, results_of, store_rows
+from support.sweep import HYPER, reproduce, result_files, results_of, store_rows
 GENERATOR = ["--generator_definition", str(DEMO / "generator.prototxt"),
              "--generator_weights", str(DEMO / "generator.caffemodel")]
 COMMON = [*GENERATOR, "--bound", str(DEMO / "fc6_3x.txt"), "--act_layer", "fc8", *HYPER,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
 from support.demo_onnx import DEMO, DEMO_CROP, export_demo_classifier
-from test_sweep_cli import HYPER, SWEEP, env, result_files, results_of, store_rows
+from support.paths import REPO_ROOT
+from support.ports import free_port
+from support.sweep import HYPER, SWEEP, env, result_files, results_of, store_rows
 
 pytest.importorskip("ray", reason="Ray not installed (optional extra: requirements-sweep.txt)")
 
@@ -89,12 +89,6 @@ def test_ray_runs_an_onnx_net_as_the_local_executor_does(tmp_path):
     assert {row["executor"] for row in runs["ray"]} == {"ray"}
     assert results_of(runs["ray"]) == results_of(runs["local"])
     assert result_files(tmp_path / "ray") == result_files(tmp_path / "local")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_joins_a_running_cluster_by_address(tmp_path):

@@ -1,7 +1,7 @@
 """Gradient rules for the ops of modern ONNX classifiers (issue 14: exports at opsets 13-21).
 
 Each op and attribute form is checked against float64 central differences by the shared
-harness (test_vjp_support.check_vjp, which also compares the float32 graph on ONNX Runtime
+harness (support/vjp_check.check_vjp, which also compares the float32 graph on ONNX Runtime
 with the float64 gradient), at opset 13 and at a later opset (the one where the form
 appeared, or 21). Resize and dilated AveragePool are also checked against ONNX Runtime's
 own float32 forward: its Jacobian, read off by feeding unit inputs, times the cotangent
@@ -16,8 +16,8 @@ from onnx import TensorProto, helper, numpy_helper
 from converters.vjp.context import VJPError
 from converters.vjp.rules import RULES
 from converters.vjp.transform import build_vjp
-from test_vjp_rules import _away_from_zero, _distinct, _values
-from test_vjp_support import caffe_max_pool_backward, check_vjp, report_measured, runner
+from support.vjp_check import (away_from_zero, caffe_max_pool_backward, check_vjp, distinct,
+                               report_measured, runner, values)
 
 LATER = 21   # the latest opset the forms are checked at besides 13
 
@@ -66,8 +66,8 @@ def _check(form: str, op_type: str, inputs: dict, constants: dict | None = None,
     make = _model([node], inputs, constants, opset, [f"y{i}" for i in range(n_outputs)],
                   float32_constants)
     wrt = list(wrt or inputs)
-    values = {**inputs, **{k: v for k, v in constants.items() if k in wrt}}
-    return check_vjp(f"{op_type} {form}", make, values, wrt, list(of))
+    feeds = {**inputs, **{k: v for k, v in constants.items() if k in wrt}}
+    return check_vjp(f"{op_type} {form}", make, feeds, wrt, list(of))
 
 
 def _ints(*values) -> np.ndarray:
@@ -76,7 +76,7 @@ def _ints(*values) -> np.ndarray:
 
 def _away_from(seed: int, shape, kinks, gap: float = 0.05, low=-1.0, high=1.0):
     """Uniform values at least `gap` from every kink (finite differences stay on one side)."""
-    x = _values(seed, shape, low, high)
+    x = values(seed, shape, low, high)
     for kink in kinks:
         near = np.abs(x - kink) < gap
         x[near] = kink + np.where(x[near] >= kink, gap, -gap)
@@ -89,19 +89,19 @@ OPSETS = pytest.mark.parametrize("opset", [13, LATER])
 # ---- BatchNormalization (inference), GlobalAveragePool, AveragePool --------------------
 @OPSETS
 @pytest.mark.parametrize("shape", [[3, 4], [2, 3, 4, 5], [2, 3, 5]], ids=str)
-def test_batch_normalization_inference_every_input(opset, shape):
+def test_batch_normalization_inference_matches_finite_differences_for_every_input(opset, shape):
     """x, scale and B, and the statistics too when they are inputs."""
     channels = shape[1]
-    stats = {"scale": _values(1, [channels]), "B": _values(2, [channels]),
-             "mean": _values(3, [channels]), "var": _values(4, [channels], 0.5, 2)}
-    _check(f"rank {len(shape)}", "BatchNormalization", {"x": _values(0, shape)}, stats,
+    stats = {"scale": values(1, [channels]), "B": values(2, [channels]),
+             "mean": values(3, [channels]), "var": values(4, [channels], 0.5, 2)}
+    _check(f"rank {len(shape)}", "BatchNormalization", {"x": values(0, shape)}, stats,
            opset=opset, wrt=["x", *stats], epsilon=1e-3)
 
 
 @OPSETS
 @pytest.mark.parametrize("shape", [[2, 3, 5], [2, 3, 4, 5], [1, 2, 3, 2, 2]], ids=str)
-def test_global_average_pool(opset, shape):
-    _check(f"rank {len(shape)}", "GlobalAveragePool", {"x": _values(0, shape)}, opset=opset)
+def test_global_average_pool_matches_finite_differences(opset, shape):
+    _check(f"rank {len(shape)}", "GlobalAveragePool", {"x": values(0, shape)}, opset=opset)
 
 
 AVERAGE_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
@@ -112,9 +112,9 @@ AVERAGE_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
 @OPSETS
 @pytest.mark.parametrize("include_pad", [0, 1])
 @pytest.mark.parametrize("attrs", AVERAGE_POOLS, ids=["pad", "ceil", "global-like"])
-def test_average_pool_count_include_pad_both_ways(opset, include_pad, attrs):
+def test_average_pool_matches_finite_differences_with_and_without_count_include_pad(opset, include_pad, attrs):
     _check(f"count_include_pad={include_pad}", "AveragePool",
-           {"x": _values(0, [2, 3, 7, 7])}, opset=opset, count_include_pad=include_pad,
+           {"x": values(0, [2, 3, 7, 7])}, opset=opset, count_include_pad=include_pad,
            **attrs)
 
 
@@ -125,11 +125,11 @@ MAX_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
 
 @pytest.mark.parametrize("opset", [13, 15, LATER])
 @pytest.mark.parametrize("attrs", MAX_POOLS, ids=["resnet-stem", "ceil", "no-pad"])
-def test_max_pool_before_and_after_scatter_add(opset, attrs):
+def test_max_pool_matches_finite_differences_before_and_after_scatter_add(opset, attrs):
     """Opsets 13-15 have no ScatterElements reduction: the rule routes through window
     cells instead (distinct values, so no ties and no kink within the step)."""
     _check(f"opset {'< 16' if opset < 16 else '>= 16'}", "MaxPool",
-           {"x": _distinct(opset, [2, 3, 7, 7])}, opset=opset, **attrs)
+           {"x": distinct(opset, [2, 3, 7, 7])}, opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("attrs", [
@@ -163,11 +163,11 @@ SAME_PADS = [dict(auto_pad="SAME_UPPER", strides=[2, 2]), dict(auto_pad="SAME_LO
 
 @OPSETS
 @pytest.mark.parametrize("attrs", SAME_PADS, ids=["upper", "lower", "valid"])
-def test_conv_with_auto_pad(opset, attrs):
+def test_conv_with_auto_pad_matches_finite_differences(opset, attrs):
     """TensorFlow exports write auto_pad; its pads are resolved from the input size (ONNX
     Runtime refuses SAME with dilations, so that form is not exercised)."""
-    weights = {"W": _values(1, [4, 2, 3, 2]), "B": _values(2, [4])}
-    _check(attrs["auto_pad"], "Conv", {"x": _values(0, [2, 2, 7, 6])}, weights,
+    weights = {"W": values(1, [4, 2, 3, 2]), "B": values(2, [4])}
+    _check(attrs["auto_pad"], "Conv", {"x": values(0, [2, 2, 7, 6])}, weights,
            opset=opset, wrt=["x", "W", "B"], **attrs)
 
 
@@ -187,9 +187,9 @@ BROADCASTS = [([2, 3, 4, 5], [3, 1, 1]), ([2, 3], []), ([], [4, 1]), ([1, 3, 1],
 @OPSETS
 @pytest.mark.parametrize("op_type", ["Add", "Sub", "Mul", "Div"])
 @pytest.mark.parametrize("shapes", BROADCASTS, ids=str)
-def test_binary_arithmetic_broadcasting(opset, op_type, shapes):
-    a = np.asarray(_values(0, shapes[0]))
-    b = _away_from_zero(1, shapes[1])
+def test_broadcast_binary_arithmetic_matches_finite_differences(opset, op_type, shapes):
+    a = np.asarray(values(0, shapes[0]))
+    b = away_from_zero(1, shapes[1])
     b = np.asarray(b + np.sign(b))                                   # |b| >= 1.1
     _check("broadcast", op_type, {"a": a, "b": b}, opset=opset)
 
@@ -200,9 +200,9 @@ MATMUL_SHAPES = [([3], [3]), ([3], [3, 4]), ([2, 3], [3]), ([3], [2, 3, 4]), ([2
 
 @OPSETS
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
-def test_matmul_batched_and_one_dimensional(opset, shapes):
+def test_batched_and_one_dimensional_matmul_match_finite_differences(opset, shapes):
     form = "1-D operand" if 1 in (len(shapes[0]), len(shapes[1])) else "batched"
-    _check(form, "MatMul", {"A": _values(0, shapes[0]), "B": _values(1, shapes[1])},
+    _check(form, "MatMul", {"A": values(0, shapes[0]), "B": values(1, shapes[1])},
            opset=opset)
 
 
@@ -215,13 +215,13 @@ GEMM_C = {"no C": None, "C full": [3, 4], "C row": [4], "C column": [3, 1], "C [
 @pytest.mark.parametrize("c_kind", list(GEMM_C))
 @pytest.mark.parametrize("alpha_beta", [{}, {"alpha": 0.7, "beta": 1.3}, {"beta": 0.0}],
                          ids=["defaults", "alpha-beta", "beta=0"])
-def test_gemm_every_attribute_combination(trans_a, trans_b, c_kind, alpha_beta):
+def test_gemm_matches_finite_differences_in_every_attribute_combination(trans_a, trans_b, c_kind, alpha_beta):
     """Gemm's last change is opset 13."""
     m, k, n = 3, 2, 4
-    inputs = {"A": _values(0, [k, m] if trans_a else [m, k]),
-              "B": _values(1, [n, k] if trans_b else [k, n])}
+    inputs = {"A": values(0, [k, m] if trans_a else [m, k]),
+              "B": values(1, [n, k] if trans_b else [k, n])}
     if GEMM_C[c_kind] is not None:
-        inputs["C"] = np.asarray(_values(2, GEMM_C[c_kind]))
+        inputs["C"] = np.asarray(values(2, GEMM_C[c_kind]))
     _check(f"transA={trans_a} transB={trans_b} {c_kind}", "Gemm", inputs,
            transA=trans_a, transB=trans_b, **alpha_beta)
 
@@ -239,10 +239,10 @@ RESHAPES = [("Flatten", {}, {}), ("Flatten", {"axis": 0}, {}), ("Flatten", {"axi
 @OPSETS
 @pytest.mark.parametrize("op_type,attrs,constants", RESHAPES,
                          ids=[f"{r[0]}{r[1]}{list(r[2].values())}" for r in RESHAPES])
-def test_reshaping_ops(opset, op_type, attrs, constants):
+def test_reshaping_ops_match_finite_differences(opset, op_type, attrs, constants):
     if "allowzero" in attrs and opset < 14:
         pytest.skip("allowzero appeared at opset 14")
-    x = _values(0, [6, 1, 5] if op_type != "Reshape" else [3, 2, 5])
+    x = values(0, [6, 1, 5] if op_type != "Reshape" else [3, 2, 5])
     form = " ".join([*(f"{k}={v}" for k, v in attrs.items()),
                      *(f"{k}={v.tolist()}" for k, v in constants.items())])
     _check(form, op_type, {"x": x}, constants,
@@ -251,11 +251,11 @@ def test_reshaping_ops(opset, op_type, attrs, constants):
 
 @OPSETS
 @pytest.mark.parametrize("axis", [0, 1, -1])
-def test_concat_any_axis(opset, axis):
+def test_concat_on_any_axis_matches_finite_differences(opset, axis):
     shapes = [[2, 3, 4], [2, 3, 4], [2, 3, 4]]
     for i, shape in enumerate(shapes):
         shape[axis] = i + 1
-    _check(f"axis={axis}", "Concat", {f"x{i}": _values(i, s) for i, s in enumerate(shapes)},
+    _check(f"axis={axis}", "Concat", {f"x{i}": values(i, s) for i, s in enumerate(shapes)},
            opset=opset, axis=axis)
 
 
@@ -266,9 +266,9 @@ def test_concat_any_axis(opset, axis):
     ("num_outputs, uneven", 18, {}, {"axis": 1, "num_outputs": 2}),
     ("num_outputs, uneven", LATER, {}, {"axis": -1, "num_outputs": 2})])
 @pytest.mark.parametrize("of", [["y0", "y1"], ["y1"]])
-def test_split_forms(form, opset, constants, attrs, of):
+def test_every_split_form_matches_finite_differences(form, opset, constants, attrs, of):
     """An output without a cotangent contributes zeros."""
-    _check(form, "Split", {"x": _values(0, [3, 7 if constants or "num_outputs" in attrs
+    _check(form, "Split", {"x": values(0, [3, 7 if constants or "num_outputs" in attrs
                                             else 8])},
            constants, opset=opset, n_outputs=2, of=of, **attrs)
 
@@ -282,7 +282,7 @@ SLICES = [("negative starts/ends", _ints(-4, 1), _ints(-1, 99), None, None),
 
 @OPSETS
 @pytest.mark.parametrize("form,starts,ends,axes,steps", SLICES, ids=[s[0] for s in SLICES])
-def test_slice_negative_indices_axes_and_steps(opset, form, starts, ends, axes, steps):
+def test_slice_with_negative_indices_axes_and_steps_matches_finite_differences(opset, form, starts, ends, axes, steps):
     constants = {"starts": starts, "ends": ends}
     names = ["x", "starts", "ends"]
     if axes is not None:
@@ -291,7 +291,7 @@ def test_slice_negative_indices_axes_and_steps(opset, form, starts, ends, axes, 
     if steps is not None:
         constants["steps"] = steps
         names.append("steps")
-    _check(form, "Slice", {"x": _values(0, [4, 5, 8])}, constants, names, opset=opset)
+    _check(form, "Slice", {"x": values(0, [4, 5, 8])}, constants, names, opset=opset)
 
 
 PADS = [("constant", 13, _ints(1, 0, 2, 0, 2, 1), None, None),
@@ -308,7 +308,7 @@ PADS = [("constant", 13, _ints(1, 0, 2, 0, 2, 1), None, None),
 @pytest.mark.parametrize("mode,opset,pads,axes,_", PADS,
                          ids=[f"{p[0]}-{p[1]}{'-axes' if p[3] is not None else ''}"
                               for p in PADS])
-def test_pad_modes_and_axes(mode, opset, pads, axes, _):
+def test_pad_in_every_mode_and_on_axes_matches_finite_differences(mode, opset, pads, axes, _):
     constants = {"pads": pads}
     names = ["x", "pads"]
     if mode.startswith("constant"):
@@ -318,7 +318,7 @@ def test_pad_modes_and_axes(mode, opset, pads, axes, _):
         constants["axes"] = axes
         names += [""] * (3 - len(names)) + ["axes"]
     _check(f"{mode} opset {opset}{' axes' if axes is not None else ''}", "Pad",
-           {"x": _values(0, [3, 4, 5])}, constants, names, opset=opset, wrt=["x"],
+           {"x": values(0, [3, 4, 5])}, constants, names, opset=opset, wrt=["x"],
            mode=mode.split(",")[0])
 
 
@@ -331,7 +331,7 @@ CLIPS = [("ReLU6", np.array(0.0), np.array(6.0)), ("min only", np.array(-0.5), N
 @OPSETS
 @pytest.mark.parametrize("form,low,high", CLIPS, ids=[c[0] for c in CLIPS])
 @pytest.mark.parametrize("bounds_are", ["constants", "inputs"])
-def test_clip_bounds_as_inputs_or_absent(opset, form, low, high, bounds_are):
+def test_clip_with_bounds_as_constants_inputs_or_absent_matches_finite_differences(opset, form, low, high, bounds_are):
     """With the bounds as graph inputs their gradients are checked too."""
     kinks = [b for b in (low, high) if b is not None]
     x = _away_from(0, [3, 4], kinks, low=-7, high=7) if form == "ReLU6" else \
@@ -380,28 +380,28 @@ def test_clip_with_equal_bounds_sends_the_gradient_to_max():
 
 @OPSETS
 @pytest.mark.parametrize("attrs", [{}, {"alpha": 0.4, "beta": 0.3}], ids=["defaults", "custom"])
-def test_hard_sigmoid(opset, attrs):
+def test_hard_sigmoid_matches_finite_differences(opset, attrs):
     alpha, beta = attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
     x = _away_from(0, [3, 5], [-beta / alpha, (1 - beta) / alpha], low=-5, high=5)
     _check(str(attrs or "defaults"), "HardSigmoid", {"x": x}, opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("opset", [14, LATER])
-def test_hard_swish(opset):
+def test_hard_swish_matches_finite_differences(opset):
     x = _away_from(0, [3, 5], [-3.0, 3.0], low=-5, high=5)
     _check("", "HardSwish", {"x": x}, opset=opset)
 
 
 @OPSETS
 @pytest.mark.parametrize("op_type", ["Sigmoid", "Tanh"])
-def test_sigmoid_and_tanh(opset, op_type):
-    _check("", op_type, {"x": _values(0, [3, 5], -3, 3)}, opset=opset)
+def test_sigmoid_and_tanh_match_finite_differences(opset, op_type):
+    _check("", op_type, {"x": values(0, [3, 5], -3, 3)}, opset=opset)
 
 
 @OPSETS
 @pytest.mark.parametrize("attrs", [{}, {"axis": 0}, {"axis": -2}], ids=["default -1", "0", "-2"])
-def test_softmax_axis_default_and_negative(opset, attrs):
-    _check(f"axis {attrs.get('axis', 'default')}", "Softmax", {"x": _values(0, [2, 3, 4], -2, 2)},
+def test_softmax_on_default_and_negative_axes_matches_finite_differences(opset, attrs):
+    _check(f"axis {attrs.get('axis', 'default')}", "Softmax", {"x": values(0, [2, 3, 4], -2, 2)},
            opset=opset, **attrs)
 
 
@@ -413,7 +413,7 @@ REDUCTIONS = [("axes [2, 3]", [2, 3], {}), ("axes [-1], keepdims 0", [-1], {"kee
 @pytest.mark.parametrize("form,axes,attrs", REDUCTIONS, ids=[r[0] for r in REDUCTIONS])
 @pytest.mark.parametrize("op_type,opset", [("ReduceMean", 13), ("ReduceMean", 18),
                                            ("ReduceMean", LATER), ("ReduceSum", 13)])
-def test_reductions_axes_attribute_or_input(form, axes, attrs, op_type, opset):
+def test_reductions_with_axes_as_attribute_or_input_match_finite_differences(form, axes, attrs, op_type, opset):
     """Axes are an attribute for ReduceMean < 18, an input for ReduceSum >= 13 and
     ReduceMean >= 18."""
     as_input = op_type == "ReduceSum" or opset >= 18
@@ -421,13 +421,13 @@ def test_reductions_axes_attribute_or_input(form, axes, attrs, op_type, opset):
     if axes is not None and not as_input:
         attrs = {**attrs, "axes": axes}
     where = "input" if as_input else "attribute"
-    _check(f"{form}, axes {where}", op_type, {"x": _values(0, [2, 3, 4, 5])}, constants,
+    _check(f"{form}, axes {where}", op_type, {"x": values(0, [2, 3, 4, 5])}, constants,
            opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("op_type", ["ReduceMean", "ReduceSum"])
 def test_reduction_with_no_axes_and_noop_flag_is_identity(op_type):
-    _check("noop_with_empty_axes", op_type, {"x": _values(0, [2, 3])}, opset=18,
+    _check("noop_with_empty_axes", op_type, {"x": values(0, [2, 3])}, opset=18,
            noop_with_empty_axes=1)
 
 
@@ -437,13 +437,13 @@ def test_reduction_with_no_axes_and_noop_flag_is_identity(op_type):
     ("no inputs", {}), ("ratio", {"ratio": np.array(0.3)}),
     ("ratio, training_mode false", {"ratio": np.array(0.3),
                                     "training_mode": np.array(False)})])
-def test_dropout_in_inference(opset, form, constants):
-    _check(form, "Dropout", {"x": _values(0, [3, 4])}, constants, opset=opset)
+def test_dropout_in_inference_matches_finite_differences(opset, form, constants):
+    _check(form, "Dropout", {"x": values(0, [3, 4])}, constants, opset=opset)
 
 
 def test_dropout_in_training_mode_is_refused():
     node = _node("Dropout", ["x", "ratio", "training"])
-    model = _model([node], {"x": _values(0, [2, 2])},
+    model = _model([node], {"x": values(0, [2, 2])},
                    {"ratio": np.array(0.5), "training": np.array(True)})(TensorProto.FLOAT)
     with pytest.raises(VJPError, match="Dropout_0: Dropout in training mode"):
         build_vjp(model, ["x"], ["y0"])
@@ -458,14 +458,14 @@ def test_constant_nodes_feed_other_ops_and_get_no_gradient(opset):
 
     def make(elem_type):
         dtype = helper.tensor_dtype_to_np_dtype(elem_type)
-        nodes = [constant("c", _values(5, [2, 6]).astype(dtype)),
+        nodes = [constant("c", values(5, [2, 6]).astype(dtype)),
                  constant("lo", np.array(-0.5, dtype)), constant("hi", np.array(0.5, dtype)),
                  constant("shape", _ints(3, 4)),
                  helper.make_node("Mul", ["x", "c"], ["m"], name="mul"),
                  helper.make_node("Clip", ["m", "lo", "hi"], ["k"], name="clip"),
                  helper.make_node("Reshape", ["k", "shape"], ["y0"], name="reshape")]
         return _model(nodes, {"x": x}, opset=opset)(elem_type)
-    x = _away_from(0, [2, 6], [-0.5, 0.5]) / _values(5, [2, 6])  # x * c off the bounds
+    x = _away_from(0, [2, 6], [-0.5, 0.5]) / values(5, [2, 6])  # x * c off the bounds
     check_vjp("Constant feeding Mul/Clip/Reshape", make, {"x": x}, ["x"], ["y0"])
     assert RULES["Constant"](None, helper.make_node("Constant", [], ["c"]), [None]) == []
 
@@ -548,7 +548,7 @@ FD_RESIZE_CASES = [(c, i) for c, i in zip(RESIZE_CASES, RESIZE_IDS)
 @pytest.mark.parametrize("mode,transform,nearest_mode,sizing,opset",
                          [c for c, _ in FD_RESIZE_CASES], ids=[i for _, i in FD_RESIZE_CASES])
 def test_resize_matches_finite_differences(mode, transform, nearest_mode, sizing, opset):
-    x = _values(0, [2, 3, 5, 7])
+    x = values(0, [2, 3, 5, 7])
     node, constants = _resize_node(mode, transform, nearest_mode, sizing, x.shape)
     make = _model([node], {"x": x}, constants, opset, float32_constants=("roi", "scales"))
     options = " ".join(f"{k}={v}" for k, v in nearest_mode.items()) \
@@ -571,7 +571,7 @@ def _gradient_equals_ort_jacobian(node, constants, x_shape, opset, float32_const
     columns = [forward({"x": np.eye(size, dtype=np.float32)[i].reshape(x_shape)})[0]
                for i in range(size)]
     jacobian = np.stack([c.reshape(-1) for c in columns]).astype(np.float64)  # (in, out)
-    x = _values(0, x_shape).astype(np.float32)
+    x = values(0, x_shape).astype(np.float32)
     g = np.random.default_rng(1).standard_normal(columns[0].shape).astype(np.float32)
     y, grad = runner(build_vjp(model, ["x"], ["y0"]), double=False)({"x": x, "y0_grad": g})
     np.testing.assert_allclose(y.reshape(-1), x.reshape(-1).astype(np.float64) @ jacobian,
@@ -606,7 +606,7 @@ def test_dilated_average_pool_gradient_is_onnx_runtimes_jacobian(attrs):
     ({"mode": "linear", "antialias": 1}, "antialiased Resize downscaling")])
 def test_resize_forms_without_a_rule_are_refused(attrs, message):
     node = _node("Resize", ["x", "roi", "scales"], **attrs)
-    model = _model([node], {"x": _values(0, [1, 1, 4, 4])},
+    model = _model([node], {"x": values(0, [1, 1, 4, 4])},
                    {"roi": np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32),
                     "scales": np.array([1, 1, 0.5, 0.5], np.float32)}, opset=19,
                    float32_constants=("roi", "scales"))(TensorProto.FLOAT)
@@ -616,7 +616,7 @@ def test_resize_forms_without_a_rule_are_refused(attrs, message):
 
 def test_pad_reflect_wider_than_the_input_is_refused():
     node = _node("Pad", ["x", "pads"], mode="reflect")
-    model = _model([node], {"x": _values(0, [2, 3])}, {"pads": _ints(0, 3, 0, 0)})
+    model = _model([node], {"x": values(0, [2, 3])}, {"pads": _ints(0, 3, 0, 0)})
     with pytest.raises(VJPError, match="node Pad_0: Pad mode reflect gradient needs pads"):
         build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"])
 
@@ -635,13 +635,13 @@ def test_every_op_of_the_issue_has_a_rule():
 
 def test_a_missing_rule_names_the_op_and_the_node(monkeypatch):
     monkeypatch.delitem(RULES, "HardSwish")
-    model = _model([_node("HardSwish", ["x"])], {"x": _values(0, [2, 2])}, opset=14)
+    model = _model([_node("HardSwish", ["x"])], {"x": values(0, [2, 2])}, opset=14)
     with pytest.raises(VJPError, match=r"no gradient rule for op HardSwish \(node HardSwish_0\)"):
         build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"])
 
 
 @pytest.mark.parametrize("opset", [14, LATER])
-def test_small_mobile_classifier_end_to_end(opset):
+def test_small_mobile_classifier_gradient_matches_finite_differences_end_to_end(opset):
     """Conv -> BatchNormalization -> HardSwish -> Clip (ReLU6) -> GlobalAveragePool ->
     Flatten -> Gemm -> Softmax, as a MobileNetV3-style export writes them. (Not opset 13:
     the float64 forward of a graph with Conv runs on the ONNX reference evaluator, whose
@@ -649,8 +649,8 @@ def test_small_mobile_classifier_end_to_end(opset):
     momentum has a default.)"""
     shapes = {"W": [4, 2, 3, 3], "scale": [4], "B": [4], "mean": [4], "var": [4],
               "fc_w": [3, 4], "fc_b": [3]}
-    weights = {k: _values(i + 1, s) for i, (k, s) in enumerate(shapes.items())}
-    weights["var"] = _values(9, [4], 0.5, 2.0)
+    weights = {k: values(i + 1, s) for i, (k, s) in enumerate(shapes.items())}
+    weights["var"] = values(9, [4], 0.5, 2.0)
     weights.update(lo=np.array(0.0), hi=np.array(6.0))
     nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv", pads=[1, 1, 1, 1],
                               strides=[2, 2]),
@@ -662,8 +662,8 @@ def test_small_mobile_classifier_end_to_end(opset):
              helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
              helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["logits"], name="fc", transB=1),
              helper.make_node("Softmax", ["logits"], ["y0"], name="softmax")]
-    make = _model(nodes, {"x": _values(0, [2, 2, 6, 6])}, weights, opset)
-    check_vjp(f"classifier graph opset {opset}", make, {"x": _values(0, [2, 2, 6, 6])},
+    make = _model(nodes, {"x": values(0, [2, 2, 6, 6])}, weights, opset)
+    check_vjp(f"classifier graph opset {opset}", make, {"x": values(0, [2, 2, 6, 6])},
               ["x"], ["y0"])
 
 
@@ -675,7 +675,7 @@ def test_dynamic_batch_runs_at_any_batch_size():
                "scales": np.array([1, 1, 2, 2], np.float32), "starts": _ints(0),
                "ends": _ints(99), "axes": _ints(3), "steps": _ints(2),
                "lo": np.array(0.0, np.float32), "hi": np.array(6.0, np.float32),
-               "fc_w": _values(1, [3, 2]).astype(np.float32)}
+               "fc_w": values(1, [3, 2]).astype(np.float32)}
     nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="reflect"),
              helper.make_node("MaxPool", ["p"], ["m"], name="pool", kernel_shape=[3, 3],
                               strides=[2, 2]),
@@ -694,8 +694,8 @@ def test_dynamic_batch_runs_at_any_batch_size():
         [numpy_helper.from_array(v, k) for k, v in weights.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     vjp = runner(build_vjp(model, ["x"], ["y0"]), double=False)
-    x = _values(0, [3, 2, 6, 6]).astype(np.float32) * 4
-    g = _values(1, [3, 3]).astype(np.float32)
+    x = values(0, [3, 2, 6, 6]).astype(np.float32) * 4
+    g = values(1, [3, 3]).astype(np.float32)
     batched = vjp({"x": x, "y0_grad": g})[1]
     for n in range(3):
         alone = vjp({"x": x[n:n + 1], "y0_grad": g[n:n + 1]})[1]

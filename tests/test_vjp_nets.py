@@ -19,13 +19,13 @@ from google.protobuf import text_format
 from converters import build_vjp, caffe_to_onnx
 from converters.caffe import schema
 from converters.caffe.writer import write_caffemodel, write_prototxt
-from test_vjp_support import (caffe_max_pool_backward, check_vjp, col2im, conv2d,
-                              conv_transpose2d, lrn,
-                              lrn_scale, report_measured, runner)
+from support.numpy_conv import col2im, conv2d, conv_transpose2d
+from support.paths import REPO_ROOT
+from support.vjp_check import (caffe_max_pool_backward, check_vjp, lrn, lrn_scale, report_measured,
+                               runner)
 
-REPO = Path(__file__).resolve().parent.parent
-CAFFENET = REPO / "models/nets/caffenet.prototxt"
-GENERATOR = REPO / "models/nets/upconv/fc6/generator.prototxt"
+CAFFENET = REPO_ROOT / "models/nets/caffenet.prototxt"
+GENERATOR = REPO_ROOT / "models/nets/upconv/fc6/generator.prototxt"
 
 
 # ---- a NumPy Caffe for chains of layers -------------------------------------------

@@ -12,8 +12,9 @@ from onnx import TensorProto, helper
 
 from converters.vjp.rules import RULES
 from converters.vjp.transform import build_vjp
-from test_vjp_support import (caffe_max_pool_backward, check_vjp, conv_out_size,
-                              report_measured, runner, single_node_model)
+from support.numpy_conv import conv_out_size
+from support.vjp_check import (away_from_zero, caffe_max_pool_backward, check_vjp, distinct,
+                               report_measured, runner, single_node_model, values)
 
 FEW = settings(max_examples=25, deadline=None, derandomize=True)
 
@@ -22,22 +23,6 @@ FEW = settings(max_examples=25, deadline=None, derandomize=True)
 def print_measured_errors():
     yield
     print("\nlargest errors per rule (relative to max(1, |grad|max)):\n" + report_measured())
-
-
-def _values(seed: int, shape, low=-1.0, high=1.0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(low, high, shape)
-
-
-def _distinct(seed: int, shape, gap: float = 0.01) -> np.ndarray:
-    """Values pairwise at least `gap` apart (no ties, no kinks hit by the FD step)."""
-    rng = np.random.default_rng(seed)
-    size = int(np.prod(shape))
-    return ((rng.permutation(size) - size / 2) * gap).reshape(shape)
-
-
-def _away_from_zero(seed: int, shape) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 1.0, shape)
 
 
 def _check_single(rule, op_type, inputs, attrs=None, constants=None, wrt=None, n_outputs=1,
@@ -73,9 +58,9 @@ def conv_cases(draw):
 @FEW
 @given(conv_cases())
 def test_conv_matches_finite_differences(case):
-    x = _values(case["seed"], [case["n"], case["cin"], *case["size"]])
-    w = _values(case["seed"] + 1, [case["cout"], case["cin"] // case["group"], *case["kernel"]])
-    b = _values(case["seed"] + 2, [case["cout"]])
+    x = values(case["seed"], [case["n"], case["cin"], *case["size"]])
+    w = values(case["seed"] + 1, [case["cout"], case["cin"] // case["group"], *case["kernel"]])
+    b = values(case["seed"] + 2, [case["cout"]])
     attrs = dict(group=case["group"], strides=case["strides"], pads=case["pads"],
                  dilations=case["dilations"], kernel_shape=case["kernel"])
     _check_with_weights("Conv", "Conv", x, {"W": w, "B": b}, attrs)
@@ -84,9 +69,9 @@ def test_conv_matches_finite_differences(case):
 @FEW
 @given(conv_cases(), st.integers(0, 2))
 def test_conv_transpose_matches_finite_differences(case, extra):
-    x = _values(case["seed"], [case["n"], case["cin"], *case["size"]])
-    w = _values(case["seed"] + 1, [case["cin"], case["cout"] // case["group"], *case["kernel"]])
-    b = _values(case["seed"] + 2, [case["cout"]])
+    x = values(case["seed"], [case["n"], case["cin"], *case["size"]])
+    w = values(case["seed"] + 1, [case["cin"], case["cout"] // case["group"], *case["kernel"]])
+    b = values(case["seed"] + 2, [case["cout"]])
     output_padding = [min(extra, s - 1) for s in case["strides"]]
     attrs = dict(group=case["group"], strides=case["strides"], pads=case["pads"],
                  dilations=case["dilations"], output_padding=output_padding)
@@ -98,9 +83,9 @@ def test_conv_transpose_matches_finite_differences(case, extra):
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(),
        st.sampled_from(["full", "row", "scalar"]), st.integers(0, 999))
 def test_gemm_matches_finite_differences(m, k, n, trans_a, trans_b, c_kind, seed):
-    a = _values(seed, [k, m] if trans_a else [m, k])
-    b = _values(seed + 1, [n, k] if trans_b else [k, n])
-    c = _values(seed + 2, {"full": [m, n], "row": [n], "scalar": [1]}[c_kind])
+    a = values(seed, [k, m] if trans_a else [m, k])
+    b = values(seed + 1, [n, k] if trans_b else [k, n])
+    c = values(seed + 2, {"full": [m, n], "row": [n], "scalar": [1]}[c_kind])
     attrs = dict(transA=int(trans_a), transB=int(trans_b), alpha=0.7, beta=1.3)
     _check_single("Gemm", "Gemm", {"A": a, "B": b, "C": c}, attrs)
 
@@ -109,15 +94,15 @@ def test_gemm_matches_finite_differences(m, k, n, trans_a, trans_b, c_kind, seed
 @given(st.sampled_from([([2, 3], [3, 4]), ([2, 2, 3], [3, 4]), ([3, 4], [2, 4, 5]),
                         ([2, 1, 2, 3], [3, 3, 2])]), st.integers(0, 999))
 def test_matmul_matches_finite_differences(shapes, seed):
-    _check_single("MatMul", "MatMul", {"A": _values(seed, shapes[0]),
-                                       "B": _values(seed + 1, shapes[1])})
+    _check_single("MatMul", "MatMul", {"A": values(seed, shapes[0]),
+                                       "B": values(seed + 1, shapes[1])})
 
 
 # ---- pointwise --------------------------------------------------------------------------
 @FEW
 @given(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.integers(0, 999))
 def test_relu_and_leaky_relu_match_finite_differences(shape, seed):
-    x = _away_from_zero(seed, shape)
+    x = away_from_zero(seed, shape)
     _check_single("Relu", "Relu", {"x": x})
     _check_single("LeakyRelu", "LeakyRelu", {"x": x}, dict(alpha=0.3))
 
@@ -146,7 +131,7 @@ UNARY = {"Sigmoid": (-3, 3), "Tanh": (-2, 2), "Exp": (-2, 2), "Sqrt": (0.2, 3), 
 @given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), seed=st.integers(0, 999))
 def test_unary_ops_match_finite_differences(op_type, shape, seed):
     bounds = UNARY[op_type]
-    x = _away_from_zero(seed, shape) if bounds is None else _values(seed, shape, *bounds)
+    x = away_from_zero(seed, shape) if bounds is None else values(seed, shape, *bounds)
     _check_single(op_type, op_type, {"x": x})
 
 
@@ -154,7 +139,7 @@ def test_unary_ops_match_finite_differences(op_type, shape, seed):
 @given(st.lists(st.integers(2, 5), min_size=2, max_size=4), st.integers(0, 3), st.integers(0, 999))
 def test_softmax_matches_finite_differences(shape, axis, seed):
     axis = axis % len(shape)
-    _check_single("Softmax", "Softmax", {"x": _values(seed, shape, -2, 2)}, dict(axis=axis))
+    _check_single("Softmax", "Softmax", {"x": values(seed, shape, -2, 2)}, dict(axis=axis))
 
 
 # ---- broadcasting arithmetic ----------------------------------------------------------
@@ -166,16 +151,16 @@ BROADCAST_PAIRS = [([2, 3], [2, 3]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([1]
 @FEW
 @given(shapes=st.sampled_from(BROADCAST_PAIRS), seed=st.integers(0, 999))
 def test_binary_arithmetic_matches_finite_differences(op_type, shapes, seed):
-    a = _values(seed, shapes[0])
-    b = _values(seed + 1, shapes[1], 0.5, 2.0)
+    a = values(seed, shapes[0])
+    b = values(seed + 1, shapes[1], 0.5, 2.0)
     _check_single(op_type, op_type, {"a": a, "b": b})
 
 
 @FEW
 @given(st.sampled_from(BROADCAST_PAIRS), st.integers(0, 999))
 def test_pow_matches_finite_differences(shapes, seed):
-    _check_single("Pow", "Pow", {"a": _values(seed, shapes[0], 0.5, 2.0),
-                                 "b": _values(seed + 1, shapes[1], -1.0, 2.5)})
+    _check_single("Pow", "Pow", {"a": values(seed, shapes[0], 0.5, 2.0),
+                                 "b": values(seed + 1, shapes[1], -1.0, 2.5)})
 
 
 @pytest.mark.parametrize("op_type", ["Sum", "Max", "Min"])
@@ -183,8 +168,8 @@ def test_pow_matches_finite_differences(shapes, seed):
 @given(count=st.integers(1, 3), shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
        seed=st.integers(0, 999))
 def test_variadic_ops_match_finite_differences(op_type, count, shape, seed):
-    values = _distinct(seed, [count, *shape])
-    _check_single(op_type, op_type, {f"x{i}": values[i] for i in range(count)})
+    xs = distinct(seed, [count, *shape])
+    _check_single(op_type, op_type, {f"x{i}": xs[i] for i in range(count)})
 
 
 def test_eltwise_max_ties_follow_caffe_mask():
@@ -235,7 +220,7 @@ def _pool_attrs(case):
 @given(pool_cases())
 def test_max_pool_matches_finite_differences(case):
     assume(_runtimes_agree_on_size(case))
-    x = _distinct(case["seed"], [case["n"], case["c"], *case["size"]])
+    x = distinct(case["seed"], [case["n"], case["c"], *case["size"]])
     _check_single("MaxPool", "MaxPool", {"x": x}, _pool_attrs(case))
 
 
@@ -243,7 +228,7 @@ def test_max_pool_matches_finite_differences(case):
 @given(pool_cases(), st.integers(0, 1))
 def test_average_pool_matches_finite_differences(case, include_pad):
     assume(_runtimes_agree_on_size(case))
-    x = _values(case["seed"], [case["n"], case["c"], *case["size"]])
+    x = values(case["seed"], [case["n"], case["c"], *case["size"]])
     _check_single("AveragePool", "AveragePool", {"x": x},
                   dict(_pool_attrs(case), count_include_pad=include_pad))
 
@@ -268,7 +253,7 @@ def test_max_pool_ties_go_to_first_maximum_and_overlaps_add(kernel, strides, pad
 @FEW
 @given(st.lists(st.integers(1, 4), min_size=3, max_size=4), st.integers(0, 999))
 def test_global_average_pool_matches_finite_differences(shape, seed):
-    _check_single("GlobalAveragePool", "GlobalAveragePool", {"x": _values(seed, shape)})
+    _check_single("GlobalAveragePool", "GlobalAveragePool", {"x": values(seed, shape)})
 
 
 # ---- LRN ------------------------------------------------------------------------------
@@ -276,7 +261,7 @@ def test_global_average_pool_matches_finite_differences(shape, seed):
 @given(st.sampled_from([1, 3, 5, 7]), st.integers(1, 8), st.floats(1e-3, 2.0),
        st.floats(0.1, 1.0), st.floats(0.5, 2.0), st.integers(0, 999))
 def test_lrn_matches_finite_differences(size, channels, alpha, beta, bias, seed):
-    x = _values(seed, [2, channels, 3, 2], -2, 2)
+    x = values(seed, [2, channels, 3, 2], -2, 2)
     _check_single("LRN", "LRN", {"x": x}, dict(size=size, alpha=alpha, beta=beta, bias=bias))
 
 
@@ -288,7 +273,7 @@ def test_concat_matches_finite_differences(count, axis, seed):
     shapes = [[2, 3, 2] for _ in range(count)]
     for s in shapes:
         s[axis] = int(rng.integers(1, 4))
-    _check_single("Concat", "Concat", {f"x{i}": _values(seed + i, s) for i, s in enumerate(shapes)},
+    _check_single("Concat", "Concat", {f"x{i}": values(seed + i, s) for i, s in enumerate(shapes)},
                   dict(axis=axis))
 
 
@@ -305,7 +290,7 @@ RESHAPING = [("Reshape", {}, {"shape": np.array([0, -1], dtype=np.int64)}),
 @FEW
 @given(shape=st.lists(st.integers(1, 4), min_size=4, max_size=4), seed=st.integers(0, 999))
 def test_data_movement_matches_finite_differences(op_type, attrs, constants, shape, seed):
-    x = _values(seed, [shape[0], 1, *shape[2:]])  # axis 1 has size 1 for Squeeze
+    x = values(seed, [shape[0], 1, *shape[2:]])  # axis 1 has size 1 for Squeeze
     _check_single(op_type, op_type, {"x": x}, attrs, constants, ["x"])
 
 
@@ -313,7 +298,7 @@ def test_data_movement_matches_finite_differences(op_type, attrs, constants, sha
 @given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=3, max_size=3),
        st.integers(0, 999))
 def test_slice_matches_finite_differences(bounds, seed):
-    x = _values(seed, [4, 5, 6])
+    x = values(seed, [4, 5, 6])
     starts = np.array([b[0] for b in bounds], dtype=np.int64)
     ends = np.array([b[1] if b[1] != 0 else 99 for b in bounds], dtype=np.int64)
     if any(len(range(*slice(s, e).indices(d))) == 0 for s, e, d in zip(starts, ends, x.shape)):
@@ -325,7 +310,7 @@ def test_slice_matches_finite_differences(bounds, seed):
 @FEW
 @given(st.lists(st.integers(-1, 2), min_size=6, max_size=6), st.integers(0, 999))
 def test_pad_matches_finite_differences(pads, seed):
-    x = _values(seed, [3, 4, 5])
+    x = values(seed, [3, 4, 5])
     constants = {"pads": np.array(pads, dtype=np.int64), "value": np.array(0.5)}
     _check_single("Pad", "Pad", {"x": x}, {}, constants, ["x"])
 
@@ -336,7 +321,7 @@ def test_pad_matches_finite_differences(pads, seed):
        seed=st.integers(0, 999))
 def test_split_matches_finite_differences(of, first, second, rows, seed):
     """An output without a cotangent contributes zeros."""
-    _check_single("Split", "Split", {"x": _values(seed, [rows, first + second])}, dict(axis=1),
+    _check_single("Split", "Split", {"x": values(seed, [rows, first + second])}, dict(axis=1),
                   {"split": np.array([first, second])}, ["x"], n_outputs=2, of=of)
 
 
@@ -344,7 +329,7 @@ def test_split_matches_finite_differences(of, first, second, rows, seed):
 @given(st.sampled_from([([3, 1], [2, 3, 4]), ([1], [5]), ([2, 1, 3], [2, 4, 3]),
                         ([4], [2, 1, 4])]), st.integers(0, 999))
 def test_expand_matches_finite_differences(shapes, seed):
-    _check_single("Expand", "Expand", {"x": _values(seed, shapes[0])}, {},
+    _check_single("Expand", "Expand", {"x": values(seed, shapes[0])}, {},
                   {"shape": np.array(shapes[1], dtype=np.int64)}, ["x"])
 
 
@@ -352,9 +337,9 @@ def test_expand_matches_finite_differences(shapes, seed):
 @FEW
 @given(st.lists(st.integers(1, 3), min_size=0, max_size=2), st.integers(1, 4), st.integers(0, 999))
 def test_batch_normalization_matches_finite_differences(spatial, channels, seed):
-    x = _values(seed, [2, channels, *spatial])
-    stats = {"scale": _values(seed + 1, [channels]), "B": _values(seed + 2, [channels]),
-             "mean": _values(seed + 3, [channels]), "var": _values(seed + 4, [channels], 0.5, 2)}
+    x = values(seed, [2, channels, *spatial])
+    stats = {"scale": values(seed + 1, [channels]), "B": values(seed + 2, [channels]),
+             "mean": values(seed + 3, [channels]), "var": values(seed + 4, [channels], 0.5, 2)}
     _check_single("BatchNormalization", "BatchNormalization", {"x": x}, dict(epsilon=1e-3),
                   stats, ["x", "scale", "B"])
 
@@ -363,12 +348,12 @@ def test_cast_matches_finite_differences():
     """x -> float32 -> x's type: the gradient is cast back (identity up to float32 rounding,
     hence the coarse step)."""
     def make(elem_type):
-        model = single_node_model("Cast", {"x": _values(0, [2, 3])}, dict(to=TensorProto.FLOAT),
+        model = single_node_model("Cast", {"x": values(0, [2, 3])}, dict(to=TensorProto.FLOAT),
                                   elem_type)
         model.graph.node.append(helper.make_node("Cast", ["y0"], ["y"], to=elem_type, name="back"))
         model.graph.output[0].name = "y"
         return model
-    check_vjp("Cast", make, {"x": _values(0, [2, 3])}, ["x"], ["y"], step=1e-2, tol=1e-4)
+    check_vjp("Cast", make, {"x": values(0, [2, 3])}, ["x"], ["y"], step=1e-2, tol=1e-4)
 
 
 # That every op the Caffe converter may emit has a rule is tested in test_registries.py,
@@ -382,7 +367,7 @@ def test_cast_matches_finite_differences():
 def test_float64_pool_stand_ins_match_onnx_runtime(op_type, extra, ceil_mode):
     """The tests' float64 MaxPool (values and Indices) and AveragePool agree with ONNX
     Runtime's float32 ones, ties and windows past the input included."""
-    from test_vjp_support import AveragePool, MaxPool
+    from support.vjp_check import AveragePool, MaxPool
     x = np.random.default_rng(9).integers(0, 4, (2, 3, 7, 6)).astype(np.float32)
     attrs = dict(kernel_shape=[3, 2], strides=[2, 3], pads=[1, 0, 1, 1], ceil_mode=ceil_mode,
                  **extra)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -15,9 +14,9 @@ from onnx import TensorProto, helper, numpy_helper
 from converters import build_vjp
 from converters.vjp.context import VJPError
 from converters.vjp.rules import RULES
-from test_vjp_support import check_vjp, runner
+from support.paths import REPO_ROOT
+from support.vjp_check import check_vjp, runner
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _model(nodes, inputs, outputs, initializers=(), elem_type=TensorProto.FLOAT, opset=17):
@@ -146,7 +145,7 @@ def test_old_opset_is_refused():
 # ---- CLI ------------------------------------------------------------------------------
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "converters", "vjp", *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_writes_a_runnable_vjp_model(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from reproduce.conformance.compare import RTOL
 from reproduce.conformance.runtimes import RUNTIMES
-from conformance_setup import by_model, results_for
+from support.conformance import available_runtime, by_model, results_for
 
 WEB_RUNTIMES = ("onnxruntime-node", "onnxruntime-web-node", "onnxruntime-web-chromium")
 
@@ -20,11 +20,7 @@ def web_results():
 
 @pytest.mark.parametrize("name", WEB_RUNTIMES)
 def test_one_step_agrees_with_onnxruntime_python(name, web_results):
-    runtime = RUNTIMES[name]()
-    reason = runtime.unavailable()
-    if reason:
-        pytest.skip(reason)
-    results = by_model(web_results, runtime)
+    results = by_model(web_results, available_runtime(name))
     assert set(results) == {f"{kind}, batch {batch}" for kind in ("step graph", "Loop")
                             for batch in (1, 4)}
     for model, result in results.items():
@@ -34,10 +30,7 @@ def test_one_step_agrees_with_onnxruntime_python(name, web_results):
 
 
 def test_page_reports_a_bad_case_directory_as_an_error(tmp_path):
-    runtime = RUNTIMES["onnxruntime-web-chromium"]()
-    reason = runtime.unavailable()
-    if reason:
-        pytest.skip(reason)
+    runtime = available_runtime("onnxruntime-web-chromium")
     from reproduce.conformance.cases import Case
     from reproduce.conformance.runtimes import RuntimeFailure
     not_a_model = tmp_path / "model.onnx"

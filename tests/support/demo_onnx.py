@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from support.paths import REPO_ROOT
+
 DEMO = REPO_ROOT / "models" / "demo"
 DEMO_CROP = "56"  # the demo generator's crop (its --crop_size)
 

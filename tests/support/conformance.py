@@ -1,16 +1,18 @@
-"""Shared by the conformance tests: the demo pair's job and a cached conformance run."""
+"""Shared by the conformance tests: the demo pair's job, a conformance run, and a runtime or the
+skip that says why it is unavailable."""
 from __future__ import annotations
 
 import functools
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from reproduce.conformance.run import Setup, run_conformance, setup_from_job
 from reproduce.conformance.runtimes import RUNTIMES, Runtime
 from reproduce.experiments.table import demo_job
 from reproduce.inputs.demo import DEMO_DIR, demo_settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # Two states of the demo's published 200-iteration run: the start and late in the run.
 ITERATIONS = (0, 150)
 
@@ -29,3 +31,12 @@ def results_for(runtime_names: tuple[str, ...], batches: tuple[int, ...] = (1, 4
 
 def by_model(results, runtime: Runtime) -> dict[str, object]:
     return {result.model: result for result in results if result.runtime == runtime.name}
+
+
+def available_runtime(name: str) -> Runtime:
+    """RUNTIMES[name], or the test skips with the runtime's reason for being unavailable."""
+    runtime = RUNTIMES[name]()
+    reason = runtime.unavailable()
+    if reason:
+        pytest.skip(reason)
+    return runtime

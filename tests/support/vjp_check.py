@@ -1,5 +1,6 @@
-"""Shared helpers for the VJP tests (no tests here): float64 NumPy versions of Caffe's
-layers, a float64 runner for ONNX graphs, and the finite-difference check.
+"""Shared by the VJP tests: float64 NumPy versions of Caffe's layers (the convolutions are
+support/numpy_conv.py's), a float64 runner for ONNX graphs, the finite-difference check, and
+the value generators the rule tests draw inputs from.
 
 ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
 GlobalAveragePool, LRN, HardSigmoid, HardSwish and Resize, so graphs holding those run in float64 on onnx's
@@ -21,76 +22,14 @@ from onnx.reference import ReferenceEvaluator
 from onnx.reference.op_run import OpRun
 
 from converters.vjp.transform import build_vjp
+from support.numpy_conv import conv_transpose2d
 
 ORT_HAS_NO_DOUBLE = {"Conv", "ConvTranspose", "AveragePool", "GlobalAveragePool", "LRN",
                      "HardSigmoid", "HardSwish", "Resize"}
 MEASURED: dict[str, dict[str, float]] = {}   # rule -> {"fd": max error, "f32": max error}
 
 
-# ---- NumPy float64 layers (Caffe arithmetic) ----------------------------------------
-def _pad2(x: np.ndarray, pads) -> np.ndarray:
-    top, left, bottom, right = pads
-    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-
-
-def im2col(x, kernel, strides, pads, dilations, out_hw):
-    """cols[n, c, i, j, oh, ow] = x_padded[n, c, oh*s + i*d, ow*s + j*d]."""
-    xp = _pad2(x, pads)
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilations, out_hw
-    cols = np.empty(x.shape[:2] + (kh, kw, oh, ow), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, i, j] = xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                                  j * dw:j * dw + sw * (ow - 1) + 1:sw]
-    return cols
-
-
-def col2im(cols, in_hw, strides, pads, dilations):
-    """Adjoint of im2col: every column entry is added back to its input cell."""
-    n, c, kh, kw, oh, ow = cols.shape
-    (sh, sw), (dh, dw) = strides, dilations
-    top, left, bottom, right = pads
-    rows_p = max(in_hw[0] + top + bottom, (oh - 1) * sh + (kh - 1) * dh + 1)
-    cols_p = max(in_hw[1] + left + right, (ow - 1) * sw + (kw - 1) * dw + 1)
-    xp = np.zeros((n, c, rows_p, cols_p), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-               j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
-    return xp[:, :, top:top + in_hw[0], left:left + in_hw[1]]
-
-
-def conv_out_size(size, k, s, pb, pe, d):
-    return (size + pb + pe - (k - 1) * d - 1) // s + 1
-
-
-def conv2d(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group=1):
-    """Caffe Convolution / ONNX Conv (pads: top, left, bottom, right)."""
-    kh, kw = w.shape[2:]
-    out_hw = tuple(conv_out_size(x.shape[2 + a], w.shape[2 + a], strides[a], pads[a],
-                                 pads[2 + a], dilations[a]) for a in range(2))
-    cols = im2col(x, (kh, kw), strides, pads, dilations, out_hw)
-    cg, mg = x.shape[1] // group, w.shape[0] // group
-    y = np.concatenate([np.einsum("mcij,ncijhw->nmhw", w[g * mg:(g + 1) * mg],
-                                  cols[:, g * cg:(g + 1) * cg]) for g in range(group)], axis=1)
-    return y if b is None else y + b[None, :, None, None]
-
-
-def conv_transpose2d(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1),
-                     group=1, output_padding=(0, 0)):
-    """Caffe Deconvolution / ONNX ConvTranspose: the adjoint of conv2d with weight w."""
-    kh, kw = w.shape[2:]
-    out_hw = tuple((x.shape[2 + a] - 1) * strides[a] + (w.shape[2 + a] - 1) * dilations[a] + 1
-                   - pads[a] - pads[2 + a] + output_padding[a] for a in range(2))
-    cg_in, og = x.shape[1] // group, w.shape[1]
-    cols = np.concatenate([np.einsum("mcij,nmhw->ncijhw", w[g * cg_in:(g + 1) * cg_in],
-                                     x[:, g * cg_in:(g + 1) * cg_in]) for g in range(group)],
-                          axis=1)
-    y = col2im(cols, out_hw, strides, pads, dilations)
-    assert y.shape[1] == og * group
-    return y if b is None else y + b[None, :, None, None]
-
-
+# ---- NumPy float64 layers (Caffe arithmetic; convolutions: support/numpy_conv.py) ----
 def lrn(x, size, alpha, beta, bias):
     """Caffe LRN across channels: x * (bias + alpha/n * sum of x^2 over n channels)^-beta."""
     scale = lrn_scale(x, size, alpha, bias)
@@ -247,6 +186,23 @@ def with_inputs(model: onnx.ModelProto, names) -> onnx.ModelProto:
                                                               list(init.dims)))
         copy.graph.initializer.remove(init)
     return copy
+
+
+# ---- input values ------------------------------------------------------------------
+def values(seed: int, shape, low=-1.0, high=1.0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(low, high, shape)
+
+
+def distinct(seed: int, shape, gap: float = 0.01) -> np.ndarray:
+    """Values pairwise at least `gap` apart (no ties, no kinks hit by the FD step)."""
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    return ((rng.permutation(size) - size / 2) * gap).reshape(shape)
+
+
+def away_from_zero(seed: int, shape) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 1.0, shape)
 
 
 # ---- finite differences --------------------------------------------------------------
