@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def shown_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def numbers(values) -> list[str]:
+def numbers(values: Sequence[float]) -> list[str]:
+    """Floats as act_max reads them back exactly (repr)."""
     return [repr(float(value)) for value in values]
 
 
