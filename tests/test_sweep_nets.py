@@ -4,6 +4,8 @@ records them and a resumed sweep with other net flags is refused with one line; 
 line comes once per sweep and the progress says its rate. About 15 s on 2 cores."""
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -85,3 +87,45 @@ def test_runtime_openvino_sweep_is_recorded_and_a_resume_on_onnxruntime_refused(
     assert refused.returncode == 2 and "(--runtime differs)" in refused.stderr
     assert store_rows(out_dir) == rows
     assert json.loads(rows[0]["acts"])  # every row has its trace
+
+
+def test_a_caffe_sweeps_identity_is_what_stores_before_net_onnx_recorded():
+    """Stores written before --net_onnx/--runtime hold exactly these keys: they still resume."""
+    from reproduce.cli.net_flags import net_files_from
+    from reproduce.cli.sweep import add_sweep_arguments
+    from reproduce.sweep.setup import RunSetup, nets_identity
+    parser = argparse.ArgumentParser()
+    add_sweep_arguments(parser)
+    setup = RunSetup(net_files_from(parser.parse_args(["OUT", *CAFFE, *GENERATOR])))
+    assert set(nets_identity(setup)) == {"generator_definition", "generator_weights",
+                                         "net_definition", "net_weights", "gen_in", "gen_out"}
+
+
+@pytest.mark.parametrize("adapter", [
+    ["--net_preset", "torchvision"],
+    ["--net_preset", "tf", "--net_input_size", "64", "80", "--crop_size", "56"],
+    ["--net_rgb", "--net_mean", "1.5", "2", "3", "--net_input", "image"],
+], ids=["torchvision", "tf-resized", "explicit"])
+def test_act_max_flags_of_a_setup_give_act_max_the_same_nets(adapter, demo_onnx):
+    """The unit pages' command lines (reproduce.sweep.setup.act_max_flags), read by act_max's
+    own parser, describe the same nets, adapter and runtime as the sweep's flags."""
+    from reproduce.cli.act_max import add_act_max_arguments, job_from
+    from reproduce.cli.sweep import add_sweep_arguments, setup_from
+    from reproduce.sweep.setup import act_max_flags
+    sweep_parser = argparse.ArgumentParser()
+    add_sweep_arguments(sweep_parser)
+    setup, _ = setup_from(sweep_parser.parse_args(["OUT", "--net_onnx", str(demo_onnx), *adapter,
+                                                   *GENERATOR, "--threads", "1"]))
+    act_max_parser = argparse.ArgumentParser()
+    add_act_max_arguments(act_max_parser)
+    job = job_from(act_max_parser.parse_args(["--unit", "0", *act_max_flags(setup)]))
+    assert (resolved(job.nets), job.runtime, job.threads) == (resolved(setup.nets), setup.runtime,
+                                                              setup.threads)
+
+
+def resolved(nets):
+    """The nets with absolute paths (command lines show them relative to the current folder)."""
+    paths = {role: str(Path(getattr(nets, role)).resolve()) for role in
+             ("generator_definition", "generator_weights", "net_definition", "net_weights")}
+    onnx_net = dataclasses.replace(nets.net_onnx, path=str(Path(nets.net_onnx.path).resolve()))
+    return dataclasses.replace(nets, **paths, net_onnx=onnx_net)
