@@ -28,7 +28,8 @@ def reproduce(*flags: str) -> subprocess.CompletedProcess:
 def result_files(out_dir: Path) -> dict[str, bytes]:
     """Every image under OUT_DIR by relative path (store, atlas and lock left out)."""
     return {str(path.relative_to(out_dir)): path.read_bytes()
-            for path in sorted(out_dir.rglob("*")) if path.suffix in (".jpg", ".png")}
+            for path in sorted(out_dir.rglob("*")) if path.suffix in (".jpg", ".png")
+            and path.relative_to(out_dir).parts[0] != "atlas"}  # its thumbnails: not results
 
 
 def store_rows(out_dir: Path) -> list[dict]:
