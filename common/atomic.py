@@ -41,3 +41,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memory
     """Writes `data` to `path` atomically (temporary file, then rename)."""
     with atomic_output(path) as stream:
         stream.write(data)
+
+
+def write_if_changed(path: str | os.PathLike, data: bytes | bytearray | memoryview) -> bool:
+    """Writes `data` to `path` atomically unless the file already holds exactly these bytes
+    (so a rerun leaves unchanged files, and their modification times, alone); True if written."""
+    target = Path(path)
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == bytes(data):
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write_bytes(target, data)
+    return True

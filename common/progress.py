@@ -44,8 +44,13 @@ class PlainProgress:
     def _line(self) -> str:
         elapsed = time.monotonic() - self.started
         of = f"/{self.total}" if self.total is not None else ""
+        rate = ""
+        if self.n and elapsed > 0:  # tqdm's rate and ETA, as words
+            rate = f", {self.n / elapsed:.3g}/s"
+            if self.total is not None and self.n < self.total:
+                rate += f", about {(self.total - self.n) * elapsed / self.n:.0f} s left"
         postfix = f", {self.postfix}" if self.postfix else ""
-        return f"{self.desc}: {self.n}{of} in {elapsed:.1f} s{postfix}"
+        return f"{self.desc}: {self.n}{of} in {elapsed:.1f} s{rate}{postfix}"
 
     def _emit(self) -> None:
         line = self._line()

@@ -3,8 +3,9 @@ subcommands): the DGN-AM driver and its companions.
 
 Subcommands: act_max (one run, the original script's flags), experiments (the paper's
 figures; what run_all.sh calls), regress (record / compare reference runs), export_step
-(the step graph as ONNX), fetch and models (official files), sweep, layers, conformance (other
-ONNX runtimes), web (the browser page).
+(the step graph as ONNX), fetch and models (official files), sweep (many runs, resumable)
+and atlas (a sweep's browsable pages), layers, conformance (other ONNX runtimes), web (the
+browser page).
 Each subcommand lives in its own module exposing `register(subparsers)`.
 """
 import sys
@@ -18,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "reproduce.cli.export_step",
     "reproduce.cli.official_files",
     "reproduce.cli.sweep",
+    "reproduce.cli.atlas",
     "reproduce.cli.layers",
     "reproduce.cli.conformance",
     "reproduce.cli.web",

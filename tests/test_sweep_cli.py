@@ -1,6 +1,7 @@
 """`python -m reproduce sweep` end to end on the demo pair (models/demo), few iterations:
 act_max's bytes, resuming, new hyperparameter values, batch-size independence, bad input, the
-single-writer lock, a SIGKILL mid-sweep, final_act's definition, the atlas and the export."""
+single-writer lock, a SIGKILL mid-sweep, final_act's definition, --atlas and the export (the
+atlas's pages: tests/test_atlas.py)."""
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ import pytest
 from PIL import Image
 
 from reproduce.sweep.lock import exclusive
+from support.atlas import run_elements
 from support.paths import REPO_ROOT
-from support.sweep import HYPER, N_ITERS, SWEEP, env, result_files, results_of, store_rows
+from support.sweep import (HYPER, N_ITERS, SWEEP, env, reproduce, result_files, results_of,
+                           store_rows)
 
 DEMO = REPO_ROOT / "models" / "demo"
 SET_DIR = f"fc8_xy0_n{N_ITERS}_L2_0.99_lr_8.0_1e-10_bound-"
@@ -30,11 +33,6 @@ ACT_MAX_NETS = ["--net_definition", str(DEMO / "classifier.prototxt"),
                 "--generator_weights", str(DEMO / "generator.caffemodel"),
                 "--bound", str(DEMO / "fc6_3x.txt")]
 UNITS, SEEDS = list(range(12)), [0, 1]
-
-
-def reproduce(*flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reproduce", *flags], cwd=REPO_ROOT, env=env(),
-                          capture_output=True, text=True, timeout=180)
 
 
 def sweep(out_dir: Path, *flags: str) -> subprocess.CompletedProcess:
@@ -265,25 +263,6 @@ def test_sigkill_mid_sweep_loses_only_batches_in_flight(reference, tmp_path):
     assert not list(out_dir.rglob("*.tmp"))
 
 
-def atlas_runs(page: str) -> list[dict]:
-    match = re.search(r'<script type="application/json" id="runs">(.*?)</script>', page, re.S)
-    return json.loads(match.group(1))
-
-
-def test_atlas_lists_every_run_by_relative_path_with_labels(reference):
-    page = (reference / "atlas.html").read_text(encoding="utf-8")
-    runs = atlas_runs(page)
-    rows = store_rows(reference)
-    assert sorted((run["unit"], run["seed"], run["final_act"]) for run in runs) == sorted(
-        (row["unit"], row["seed"], row["final_act"]) for row in rows)
-    labels = (DEMO / "labels.txt").read_text().split("\n")
-    for run in runs:
-        assert not Path(run["jpeg"]).is_absolute() and (reference / run["jpeg"]).is_file()
-        assert (reference / run["png"]).is_file() and run["label"] == labels[run["unit"]]
-    assert not re.search(r"(src|href)=\"?(https?:)?//", page) and "<link" not in page  # no CDN
-    assert page.count("<option value=\"fc8_xy0") == 1  # one hyperparameter set to filter by
-
-
 def test_atlas_action_and_export_work_on_the_store_alone(reference, tmp_path):
     out_dir = tmp_path / "copy"
     shutil.copytree(reference, out_dir)  # the reference's atlas keeps the demo labels
@@ -292,45 +271,9 @@ def test_atlas_action_and_export_work_on_the_store_alone(reference, tmp_path):
     done = reproduce("sweep", str(out_dir), "--atlas", "--labels", str(labels),
                      "--export", str(tmp_path / "runs.csv"))
     assert done.returncode == 0, done.stderr
-    runs = atlas_runs((out_dir / "atlas.html").read_text(encoding="utf-8"))
-    assert {run["label"] for run in runs} == {f"plain label {unit}" for unit in range(12)}
+    tiles = run_elements(out_dir / "atlas" / "index.html")  # the atlas: tests/test_atlas.py
+    assert {tile["data-label"] for tile in tiles} == {f"plain label {unit}" for unit in range(12)}
     lines = (tmp_path / "runs.csv").read_text().splitlines()
     assert len(lines) == 1 + 24 and lines[0].startswith("act_layer,unit,xy,seed,n_iters,L2,")
     missing = reproduce("sweep", str(tmp_path / "nothing"), "--atlas")
     assert missing.returncode == 2 and "no sweep store" in missing.stderr
-
-
-def chromium() -> str | None:
-    """The system's Chromium (Debian's `chromium`; CI installs it), or $DGN_AM_CHROMIUM."""
-    return os.environ.get("DGN_AM_CHROMIUM") or shutil.which("chromium") or shutil.which(
-        "chromium-browser")
-
-
-def test_atlas_renders_and_sorts_in_chromium(reference):
-    """The page in a real browser (Playwright + Chromium, when installed): every tile's image
-    loads from its relative path; sorting by final_act orders the tiles."""
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (requirements-web.txt; tools/setup_conformance.sh)")
-    if chromium() is None:
-        pytest.skip("chromium not found (apt-get install chromium, or set DGN_AM_CHROMIUM)")
-    with playwright_api.sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=chromium(), headless=True)
-        except Exception as error:  # a browser that does not start here
-            pytest.skip(f"Chromium cannot be launched ({str(error).splitlines()[0]})")
-        try:
-            page = browser.new_page()
-            page.goto((reference / "atlas.html").as_uri())
-            page.wait_for_function("[...document.images].every(i => i.complete)")
-            assert page.locator("figure.tile").count() == 24
-            widths = page.evaluate("[...document.images].map(i => i.naturalWidth)")
-            assert len(widths) == 24 and min(widths) == 56  # the demo's 56×56 results
-            acts = page.evaluate("[...document.querySelectorAll('.act')].map(a => +a.textContent)")
-            assert acts == sorted(acts, reverse=True)
-            page.select_option("#sort", "unit")
-            units = page.evaluate("[...document.querySelectorAll('figure.tile')]"
-                                  ".map(t => +t.dataset.unit)")
-            assert units == sorted(units)
-            page.fill("#filter", "circle")
-            assert page.locator("figure.tile").count() == 2  # unit 0, two seeds
-        finally:
-            browser.close()

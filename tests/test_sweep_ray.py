@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from support.demo_onnx import DEMO, DEMO_CROP, export_demo_classifier
 from support.paths import REPO_ROOT
 from support.ports import free_port
-from support.sweep import SWEEP, env, result_files, results_of, store_rows
+from support.sweep import HYPER, SWEEP, env, result_files, results_of, store_rows
 
 pytest.importorskip("ray", reason="Ray not installed (optional extra: requirements-sweep.txt)")
 
@@ -67,6 +68,27 @@ def test_ray_equals_local_and_retries_a_killed_workers_batch(tmp_path):
         built[row["pid"], row["batch_size"]] += row["built"]
     # each worker process built its step graph once: exactly its first batch's rows say so
     assert all(count == batch_size for (_, batch_size), count in built.items()), built
+
+
+def test_ray_runs_an_onnx_net_as_the_local_executor_does(tmp_path):
+    """--net_onnx with its adapter flags travels to the workers (the model through the object
+    store): the same files and rows as the local executor."""
+    model = export_demo_classifier(tmp_path / "demo_classifier.onnx")
+    flags = ["--net_onnx", str(model), "--crop_size", DEMO_CROP,
+             "--generator_definition", str(DEMO / "generator.prototxt"),
+             "--generator_weights", str(DEMO / "generator.caffemodel"),
+             "--bound", str(DEMO / "fc6_3x.txt"), "--act_layer", "fc8", *HYPER, "--threads", "1",
+             "--units", "0-3", "--seeds", "0", "--batch", "2", "--n_iters", "10"]
+    runs = {}
+    for name, executor in (("local", []), ("ray", ["--ray"])):
+        done = subprocess.run([sys.executable, "-m", "reproduce", "sweep", str(tmp_path / name),
+                               *flags, *executor], cwd=REPO_ROOT, env={**env(), "RAY_ADDRESS": ""},
+                              capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        runs[name] = store_rows(tmp_path / name)
+    assert {row["executor"] for row in runs["ray"]} == {"ray"}
+    assert results_of(runs["ray"]) == results_of(runs["local"])
+    assert result_files(tmp_path / "ray") == result_files(tmp_path / "local")
 
 
 def test_joins_a_running_cluster_by_address(tmp_path):

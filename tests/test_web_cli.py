@@ -5,7 +5,6 @@ printed, the cross-origin isolation headers sent)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +12,6 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
 
@@ -21,7 +19,6 @@ from reproduce.inputs.bounds import load_bounds
 from reproduce.inputs.demo import demo_settings
 from reproduce.run.job import NetFiles, build_step_model
 from reproduce.step import rules
-from reproduce.step.weight_copies import merge_weight_copies
 from reproduce.web.runtime_files import DIST_FILES
 from support.web import REPO_ROOT, demo_site, web_command, web_in_process
 
@@ -50,7 +47,7 @@ def test_demo_site_holds_the_page_model_settings_labels_and_runtime():
         (REPO_ROOT / "web" / "package.json").read_text())["dependencies"]["onnxruntime-web"]
     model = onnx.load(str(site / "model" / "step.onnx"))
     assert [value.name for value in model.graph.input] == STEP_INPUTS
-    assert model.SerializeToString() == merge_weight_copies(step.model).SerializeToString()
+    assert model.SerializeToString() == step.exported(weight_copies=False).SerializeToString()
     labels = json.loads((site / "labels.json").read_text())
     assert labels == (Path(demo.labels).read_text().split("\n"))[:len(demo.units)]
     assert settings["memory"]["model_bytes"] == (site / "model" / "step.onnx").stat().st_size

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # What the test command needs beyond the core (tools/setup_env.sh), so that no optional
 # feature's tests skip in CI: the test tools (pytest, hypothesis, setuptools:
-# requirements-test.txt), the sweeps' extras (Ray, pyarrow: requirements-sweep.txt) and the
-# conformance runtimes (tools/setup_conformance.sh: OpenVINO, tract, Playwright, Debian's
-# chromium, web/'s pinned onnxruntime-node/-web) and the browser page's runtime files (cached).
-# Each step is stamped or cached: quick when done.
+# requirements-test.txt), the sweeps' extras (Ray, pyarrow: requirements-sweep.txt), the plot
+# extra (matplotlib: requirements-plot.txt), the conformance runtimes (tools/setup_conformance.sh:
+# OpenVINO, tract, Playwright, Debian's chromium, web/'s pinned onnxruntime-node/-web) and the
+# browser page's runtime files (cached). Each step is stamped or cached: quick when done.
 # Prints the venv's python.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="$(bash "$root/tools/setup_env.sh")"
-for name in test sweep; do
+for name in test sweep plot; do
   file="$root/requirements-$name.txt"
   stamp="$root/.venv/.requirements-$name.sha1"
   want="$(sha1sum < "$file" | cut -d' ' -f1)"

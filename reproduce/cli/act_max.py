@@ -7,7 +7,8 @@ start code (--init_code), a trace (--trace), ONNX Runtime providers and threads,
 units/seeds (--units, --seeds: every pair is one sample, all optimised together, each exactly as
 if run alone), any ONNX classifier as the net (--net_onnx, with its input convention:
 reproduce.cli.onnx_net_flags), and the project's demo pair (--demo: its generator, classifier
-and bound file; reproduce.cli.net_flags).
+and bound file; reproduce.cli.net_flags), and a plot of each run's curve (--plot:
+`<image name>.curve.png`, activation per iteration and step size; matplotlib, optional).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from common.cli import one_line_errors
 from reproduce.cli import quiet_converters
 from reproduce.cli.net_flags import (add_net_arguments, add_runtime_arguments, bound_from,
                                      default_paths, net_files_from)
+from reproduce.outputs.plots import curve_path, require_pyplot, write_curve_plot
 from reproduce.run.job import CodeFile, Job, SampleResult, StartImage, iter_job
 from reproduce.run.save import save_sample, trace_path_for
 from reproduce.step.rules import Schedule
@@ -63,6 +65,9 @@ def add_act_max_arguments(parser: argparse.ArgumentParser) -> None:
     add("--units", type=int, nargs="+", default=None, help="several units at once (batch)")
     add("--seeds", type=int, nargs="+", default=None, help="several seeds at once (batch)")
     add("--batch", type=int, default=0, help="at most this many samples per step graph (0: all)")
+    add("--plot", action="store_true",
+        help="also write <image name>.curve.png: activation per iteration and step size "
+             "(needs matplotlib: pip install -r requirements-plot.txt)")
 
 
 def schedule_from(args: argparse.Namespace) -> Schedule:
@@ -90,6 +95,13 @@ def job_from(args: argparse.Namespace) -> Job:
                        use_cache=not args.no_cache)
 
 
+def write_curve(job: Job, result: SampleResult, image_path: Path) -> Path:
+    """The run's curve beside its image (reproduce.outputs.plots.curve_path)."""
+    steps = [job.schedule.step_size(iteration) for iteration in range(result.iterations)]
+    title = f"{job.act_layer} unit {result.unit}, seed {result.seed}"
+    return write_curve_plot(curve_path(image_path), result.acts, steps, title)
+
+
 def run_act_max(args: argparse.Namespace) -> list[tuple[SampleResult, Path]]:
     """flags → Job → results → files; returns (result, JPEG path) per sample."""
     job = job_from(args)
@@ -99,12 +111,16 @@ def run_act_max(args: argparse.Namespace) -> list[tuple[SampleResult, Path]]:
             path = save_sample(job, result, args.output_dir,
                                trace_path=trace_path_for(args.trace, result, len(job.samples) > 1),
                                debug_dir=args.debug_dir if args.debug else None)
+            if args.plot:
+                write_curve(job, result, path)
             written.append((result, path))
     return written
 
 
 def main(args: argparse.Namespace) -> int:
     quiet_converters()
+    if args.plot:
+        require_pyplot("--plot")  # before anything runs or is written
     for result, path in run_act_max(args):
         print(f"unit {result.unit} seed {result.seed}: {result.iterations} iterations, "
               f"obj act [{result.acts[-1] if result.acts else 0.0}]; saved to {path}")

@@ -11,15 +11,11 @@ inference calls that would keep it on the device, and on the CPU there is no dev
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import onnx
 
 from common.errors import UserError
-from reproduce.run.runner import STATE, StepReport
-
-log = logging.getLogger(__name__)
+from reproduce.run.runner import STATE, StepReport, announce_once
 
 
 def openvino_core():
@@ -46,7 +42,8 @@ class OpenVinoStepRunner:
         self.input_names = {port.get_any_name() for port in self.compiled.inputs}
         self.outputs = {port.get_any_name(): port for port in self.compiled.outputs}
         self.feeds: dict[str, np.ndarray] = {}
-        log.info("step graph on OpenVINO %s (CPU, f32)", core.get_versions("CPU")["CPU"].build_number)
+        announce_once(f"step graph on OpenVINO {core.get_versions('CPU')['CPU'].build_number} "
+                      "(CPU, f32)")
 
     def start(self, code: np.ndarray, unit_indices: np.ndarray, held_image: np.ndarray,
               bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:

@@ -23,6 +23,19 @@ log = logging.getLogger(__name__)
 STATE = (("code", "new_code"), ("best", "image"))
 
 
+_ANNOUNCED: set[str] = set()
+
+
+def announce_once(line: str) -> None:
+    """Logs what runs the step graph the first time this process builds a runner for it
+    (a sweep builds one per batch; the line is said once), at debug level afterwards."""
+    if line in _ANNOUNCED:
+        log.debug("%s", line)
+    else:
+        _ANNOUNCED.add(line)
+        log.info("%s", line)
+
+
 def resolve_providers(requested: str | None) -> list[str]:
     """Providers for a session: the requested comma list, or CUDA when present, then CPU.
 
@@ -84,7 +97,7 @@ class StepRunner:
         self.binding = self.session.io_binding()
         self.state: dict[str, ort.OrtValue] = {}
         self.spare: dict[str, ort.OrtValue] = {}
-        log.info("step graph on %s", ", ".join(self.session.get_providers()))
+        announce_once(f"step graph on {', '.join(self.session.get_providers())}")
 
     def _device_value(self, array: np.ndarray) -> ort.OrtValue:
         return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), self.device, 0)

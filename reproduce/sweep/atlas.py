@@ -1,142 +1,157 @@
-"""OUT_DIR/atlas.html: a static page to browse a sweep (plain HTML + JS, nothing fetched).
+"""OUT_DIR/atlas/: a static site to browse a sweep, written from OUT_DIR/runs.sqlite.
 
-One tile per run: the release-named JPEG (by its path relative to OUT_DIR, linked to the
-lossless PNG), the unit with its label when a labels file is given, the seed and final_act.
-Controls: the hyperparameter set (or all), a text filter on unit, label or seed, the sort
-(final_act high → low or low → high, unit, seed). The runs are embedded as JSON in the page,
-so it works from file:// with no server; it is rewritten (atomically) after every sweep.
+    atlas/index.html        every run as a `.run` tile (data-unit, data-seed, data-act, data-set;
+                            reproduce.sweep.atlas_index), filtered and sorted by atlas.js
+    atlas/unit/NNNN.html    one page per unit: every seed large, curves, ranks, command lines
+                            (reproduce.sweep.atlas_unit)
+    atlas/atlas.css, atlas/atlas.js   the assets (reproduce.sweep.atlas_assets)
+    atlas/thumb/...         one thumbnail per run, made once (reproduce.sweep.thumbnails)
+    OUT_DIR/atlas.html      a redirect to atlas/index.html (where the atlas used to be)
+
+Plain HTML, CSS and one script, with paths relative to the page: it opens from file:// and
+from any web server, and fetches nothing from the network. Every file is written atomically
+and only when its bytes change, so rewriting the atlas after a sweep touches only the pages
+the new runs (or a new labels file) change; the index is written last. `AtlasReport` says
+how much was written and how large the atlas is.
 """
 from __future__ import annotations
 
-import html
-import json
-import math
-from collections.abc import Sequence
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.atomic import atomic_write_bytes
+from common.atomic import write_if_changed
+from common.errors import UserError
 from reproduce.outputs.labels import read_labels
+from reproduce.sweep.atlas_assets import CSS, JS
+from reproduce.sweep.atlas_index import index_html
+from reproduce.sweep.atlas_model import UNIT_DIR, atlas_runs, atlas_sets, unit_page_name
+from reproduce.sweep.atlas_unit import unit_html
+from reproduce.sweep.run_command import act_max_command
+from reproduce.sweep.store import Store
+from reproduce.sweep.thumbnails import THUMB_DIR, ensure_thumbnail
 
-ATLAS_NAME = "atlas.html"
-
-PAGE = """<!DOCTYPE html>
+log = logging.getLogger(__name__)
+ATLAS_DIR = "atlas"
+INDEX_NAME = "index.html"
+REDIRECT_NAME = "atlas.html"
+REDIRECT = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1em; background: #fafafa; }}
-#controls {{ display: flex; gap: 1em; flex-wrap: wrap; align-items: center; margin-bottom: 1em; }}
-#grid {{ display: flex; flex-wrap: wrap; gap: 8px; }}
-figure.tile {{ margin: 0; width: 140px; background: #fff; border: 1px solid #ddd; padding: 4px; }}
-figure.tile img {{ width: 140px; height: 140px; object-fit: contain; image-rendering: pixelated; }}
-figcaption {{ font-size: 12px; line-height: 1.3; overflow-wrap: anywhere; }}
-.act {{ font-weight: bold; }}
-</style>
+<meta http-equiv="refresh" content="0; url=atlas/index.html">
+<title>atlas</title>
+<link rel="icon" href="data:,">
 </head>
-<body>
-<h1>{title}</h1>
-<p id="summary">{summary}</p>
-<div id="controls">
-<label>hyperparameter set <select id="set"><option value="">all sets</option>
-{set_options}</select></label>
-<label>filter <input id="filter" type="search" placeholder="unit, label or seed"></label>
-<label>sort <select id="sort">
-<option value="act-desc">final_act, high → low</option>
-<option value="act-asc">final_act, low → high</option>
-<option value="unit">unit, then seed</option>
-<option value="seed">seed, then unit</option>
-</select></label>
-<span id="count"></span>
-</div>
-<div id="grid"></div>
-<script type="application/json" id="runs">{runs_json}</script>
-<script>
-const runs = JSON.parse(document.getElementById("runs").textContent);
-const controls = ["set", "filter", "sort"].map(id => document.getElementById(id));
-const actOf = run => run.final_act === null ? -Infinity : run.final_act;  // null: not finite
-const comparators = {{
-  "act-desc": (a, b) => actOf(b) - actOf(a),
-  "act-asc": (a, b) => actOf(a) - actOf(b),
-  "unit": (a, b) => a.unit - b.unit || a.seed - b.seed,
-  "seed": (a, b) => a.seed - b.seed || a.unit - b.unit,
-}};
-function render() {{
-  const [set, filter, sort] = controls.map(control => control.value);
-  const needle = filter.trim().toLowerCase();
-  const shown = runs.filter(run => (!set || run.set === set) && (!needle ||
-      String(run.unit) === needle || String(run.seed) === needle ||
-      (run.label || "").toLowerCase().includes(needle)))
-    .sort((a, b) => comparators[sort](a, b) || a.set.localeCompare(b.set));
-  const grid = document.getElementById("grid");
-  grid.replaceChildren(...shown.map(run => {{
-    const tile = document.createElement("figure");
-    tile.className = "tile";
-    tile.dataset.unit = run.unit;
-    tile.dataset.seed = run.seed;
-    tile.dataset.set = run.set;
-    const link = document.createElement("a");
-    link.href = run.png;
-    const image = document.createElement("img");
-    image.src = run.jpeg;
-    image.loading = "lazy";
-    image.alt = `unit ${{run.unit}} seed ${{run.seed}}`;
-    link.append(image);
-    const caption = document.createElement("figcaption");
-    const act = document.createElement("span");
-    act.className = "act";
-    act.textContent = run.final_act === null ? "not finite" : run.final_act.toPrecision(5);
-    caption.append(`unit ${{run.unit}}${{run.label ? " " + run.label : ""}}, seed ${{run.seed}}: `,
-                   act, document.createElement("br"), run.set_label);
-    tile.append(link, caption);
-    return tile;
-  }}));
-  document.getElementById("count").textContent = `${{shown.length}} of ${{runs.length}} runs`;
-}}
-controls.forEach(control => control.addEventListener("input", render));
-render();
-</script>
-</body>
+<body><p>The atlas is <a href="atlas/index.html">atlas/index.html</a>.</p></body>
 </html>
 """
+UNRECORDED_NETS = ("This store does not record its sweep's net flags (it was written before "
+                   "they were recorded): add them to each command line.")
 
 
-def set_label(row: dict[str, object]) -> str:
-    """A hyperparameter set in words: `fc8 xy 0, 200 iters, L2 0.99, lr 8.0 → 1e-10, bound`."""
-    return (f"{row['act_layer']} xy {row['xy']}, {row['n_iters']} iters, L2 {row['L2']}, "
-            f"lr {row['start_lr']} → {row['end_lr']}, {row['code_mode']}")
+@dataclass
+class AtlasReport:
+    """What writing the atlas did, and its size."""
+
+    index: Path
+    runs: int
+    units: int
+    files: int = 0  # files the atlas consists of (its folder's and the redirect)
+    written: int = 0  # of them, (re)written this time
+    removed: int = 0  # stale unit pages and thumbnails deleted
+    atlas_bytes: int = 0  # the atlas folder
+    image_bytes: int = 0  # the runs' PNGs the unit pages show (in the sets' folders)
+
+    def summary(self) -> str:
+        return (f"atlas: {self.index} ({self.runs} runs, {self.units} unit pages; "
+                f"{megabytes(self.atlas_bytes)} in {self.index.parent}, plus "
+                f"{megabytes(self.image_bytes)} of run images it shows; {self.written} of "
+                f"{self.files} files written, the others unchanged)")
 
 
-def finite_or_none(value: object) -> float | None:
-    """JSON has no NaN or infinity: those become null (shown as "not finite", sorted lowest)."""
-    return float(value) if math.isfinite(float(value)) else None
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
-def atlas_entries(rows: Sequence[dict[str, object]], labels: dict[int, str]) -> list[dict]:
-    """What the page embeds per run (paths relative to OUT_DIR, as in the store)."""
-    return [{"set": row["set_dir"], "set_label": set_label(row), "unit": row["unit"],
-             "seed": row["seed"], "final_act": finite_or_none(row["final_act"]),
-             "jpeg": row["jpeg"], "png": row["image"],
-             "label": labels.get(int(row["unit"]), "")} for row in rows]
+@dataclass
+class Writer:
+    """Writes files under the atlas folder when their bytes change, counting both."""
+
+    root: Path
+    report: AtlasReport
+    kept: set[Path] = field(default_factory=set)
+
+    def write(self, name: str, text: str) -> None:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.report.written += write_if_changed(path, text.encode("utf-8"))
+        self.track(path)
+
+    def track(self, path: Path) -> None:
+        self.kept.add(path)
+        self.report.files += 1
+
+    def remove_others(self, folder: str, pattern: str) -> None:
+        """Deletes files under `folder` matching `pattern` that this writing did not produce."""
+        for path in (self.root / folder).rglob(pattern):
+            if path not in self.kept:
+                path.unlink()
+                self.report.removed += 1
 
 
-def atlas_html(rows: Sequence[dict[str, object]], labels: dict[int, str], title: str) -> str:
-    """The page for these store rows."""
-    entries = atlas_entries(rows, labels)
-    sets = {entry["set"]: entry["set_label"] for entry in entries}
-    options = "".join(f'<option value="{html.escape(name)}">{html.escape(label)}</option>'
-                      for name, label in sorted(sets.items()))
-    runs_json = json.dumps(entries, ensure_ascii=False).replace("</", "<\\/")
-    summary = f"{len(entries)} runs in {len(sets)} hyperparameter set(s)"
-    return PAGE.format(title=html.escape(title), summary=summary, set_options=options,
-                       runs_json=runs_json)
-
-
-def write_atlas(out_dir: str | Path, rows: Sequence[dict[str, object]],
-                labels_file: str | Path | None = None) -> Path:
-    """Writes OUT_DIR/atlas.html atomically; returns its path."""
+def write_atlas(out_dir: str | Path, rows: Sequence[Mapping[str, object]], *,
+                labels: Mapping[int, str], title: str, net_flags: Sequence[str] | None,
+                bound_files: Mapping[str, str]) -> AtlasReport:
+    """Writes OUT_DIR/atlas/ for these store rows; `net_flags` are the sweep's act_max net
+    flags (None: not recorded), `bound_files` each bound file's path by content hash."""
     out_dir = Path(out_dir)
-    page = atlas_html(rows, read_labels(labels_file), f"DGN-AM sweep atlas: {out_dir.name}")
-    path = out_dir / ATLAS_NAME
-    atomic_write_bytes(path, page.encode("utf-8"))
-    return path
+    root = out_dir / ATLAS_DIR
+    runs = atlas_runs(rows, labels)
+    sets = atlas_sets(rows)
+    by_unit = defaultdict(list)
+    for run in runs:
+        by_unit[run.unit].append(run)
+    units = sorted(by_unit)
+    report = AtlasReport(root / INDEX_NAME, len(runs), len(units))
+    writer = Writer(root, report)
+    for run in runs:
+        target = root / run.thumbnail
+        report.written += ensure_thumbnail(out_dir / str(run.row["image"]), target)
+        writer.track(target)
+    writer.write("atlas.css", CSS)
+    writer.write("atlas.js", JS)
+    commands = {id(run): act_max_command(run.row, net_flags or (), bound_files) for run in runs}
+    for place, unit in enumerate(units):
+        previous = units[place - 1] if place > 0 else None
+        following = units[place + 1] if place + 1 < len(units) else None
+        page = unit_html(unit, by_unit[unit][0].label, by_unit[unit], sets, commands, title,
+                         previous, following, note="" if net_flags is not None else UNRECORDED_NETS)
+        writer.write(unit_page_name(unit), page)
+    writer.write(INDEX_NAME, index_html(runs, sets, title))
+    writer.remove_others(UNIT_DIR, "*.html")
+    writer.remove_others(THUMB_DIR, "*.jpg")
+    report.written += write_if_changed(out_dir / REDIRECT_NAME, REDIRECT.encode("utf-8"))
+    report.files += 1
+    report.atlas_bytes = sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+    report.image_bytes = sum(path.stat().st_size for path in
+                             (out_dir / str(run.row["image"]) for run in runs) if path.is_file())
+    return report
+
+
+def default_title(out_dir: str | Path) -> str:
+    return f"DGN-AM sweep atlas: {Path(out_dir).resolve().name}"
+
+
+def write_store_atlas(out_dir: str | Path, store: Store, labels_file: str | None = None,
+                      title: str | None = None) -> AtlasReport:
+    """The atlas of the store's rows, with the labels file given, else the one the sweep
+    recorded (a given file that is missing is a UserError naming --labels)."""
+    if labels_file is not None and not Path(labels_file).is_file():
+        raise UserError(f"--labels {labels_file}: file not found")
+    labels = read_labels(labels_file if labels_file is not None else store.meta("labels"))
+    return write_atlas(out_dir, store.rows(), labels=labels, title=title or default_title(out_dir),
+                       net_flags=store.meta("act_max_flags"),
+                       bound_files=store.meta("bound_files") or {})

@@ -42,7 +42,15 @@ def batch_job(batch: Batch, setup: RunSetup) -> Job:
     """The Job of one batch (all its samples in one step graph)."""
     return Job(setup.nets, batch.fixed.act_layer, batch.samples, batch.hyper.schedule,
                xy=batch.fixed.xy, bound=setup.bound, clip=setup.clip, providers=setup.providers,
-               threads=setup.threads, batch=0, progress=False)
+               runtime=setup.runtime, threads=setup.threads, batch=0, progress=False)
+
+
+def provider_of(setup: RunSetup) -> str:
+    """What ran the step graph: ONNX Runtime's first provider, or OpenVINO with its version."""
+    if setup.runtime == "openvino":
+        import openvino
+        return f"OpenVINO {openvino.__version__} (CPU, f32)"
+    return resolve_providers(setup.providers)[0]
 
 
 def result_row(key: RunKey, result: SampleResult) -> dict[str, object]:
@@ -62,7 +70,7 @@ def run_batch(batch: Batch, setup: RunSetup, models: StepModels, executor: str) 
     converted = time.perf_counter()
     results = run_job(job, models)
     finished = time.perf_counter()
-    shared = {**numeric_stack(), "provider": resolve_providers(setup.providers)[0],
+    shared = {**numeric_stack(), "provider": provider_of(setup),
               "threads": setup.threads or 0, "host": socket.gethostname(), "pid": os.getpid(),
               "executor": executor, "batch_size": len(batch.samples), "built": int(built),
               "convert_s": converted - started,

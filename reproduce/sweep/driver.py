@@ -27,7 +27,8 @@ from reproduce.sweep.commit import commit_batch, remove_stale_temporaries
 from reproduce.sweep.invariance import batch_changes_bits
 from reproduce.sweep.lock import exclusive
 from reproduce.sweep.plan import Fixed, HyperSet, Plan, make_plan
-from reproduce.sweep.setup import RunSetup, fixed_settings, nets_identity
+from reproduce.sweep.setup import (IDENTITY_FLAGS, RunSetup, act_max_flags, fixed_settings,
+                                   nets_identity, shown_path)
 from reproduce.sweep.spec import ALL, parse_spec
 from reproduce.sweep.store import Store
 
@@ -116,12 +117,26 @@ def make_executor(request: SweepRequest, models: StepModels):
     return RayExecutor(request.setup, request.ray or None)
 
 
+def record_settings(store: Store, setup: RunSetup, fixed: Fixed, labels: str | None) -> None:
+    """What the atlas shows besides the rows: the act_max flags of these nets, the bound
+    file's path (by its content hash) and the labels file (reproduce.sweep.store's `meta`)."""
+    store.set_meta("act_max_flags", act_max_flags(setup))
+    if fixed.bound_sha256:
+        bound_files = store.meta("bound_files") or {}
+        bound_files[fixed.bound_sha256] = shown_path(setup.bound)
+        store.set_meta("bound_files", bound_files)
+    if labels:
+        store.set_meta("labels", str(Path(labels).resolve()))
+
+
 def run_sweep(request: SweepRequest, report: Callable[[str], None] = log.info,
-              labels: str | None = None) -> Plan:
+              labels: str | None = None, title: str | None = None) -> Plan:
     """Runs what is missing of the sweep into request.out_dir; returns the plan it ran.
 
     `report` receives the plan line and, after the first batch, the estimate of the time left.
-    The atlas (OUT_DIR/atlas.html) is rewritten at the end, with `labels` for unit captions.
+    The atlas (OUT_DIR/atlas/, reproduce.sweep.atlas) is rewritten at the end, with `labels`
+    for unit captions (recorded in the store; None: the labels an earlier sweep recorded) and
+    `title`, and its one-line summary reported.
     """
     setup = request.setup
     out_dir = Path(request.out_dir)
@@ -135,13 +150,14 @@ def run_sweep(request: SweepRequest, report: Callable[[str], None] = log.info,
             out_dir.mkdir(parents=True)
             held.enter_context(exclusive(out_dir))
         store = held.enter_context(Store(out_dir))
-        store.claim_nets(nets_identity(setup))
+        store.claim_nets(nets_identity(setup), IDENTITY_FLAGS)
+        record_settings(store, setup, fixed, labels)
         remove_stale_temporaries(out_dir)
         plan = plan_sweep(request, fixed, units, seeds, store, models, report)
         if plan.batches:
             execute(plan, request, models, store, report)
-        from reproduce.sweep.atlas import write_atlas
-        write_atlas(out_dir, store.rows(), labels)
+        from reproduce.sweep.atlas import write_store_atlas
+        report(write_store_atlas(out_dir, store, title=title).summary())
     return plan
 
 

@@ -26,7 +26,7 @@ from reproduce.run.job import StepModels
 from reproduce.step.graph import CodeMode
 from reproduce.sweep.batch import BatchOutput, run_batch
 from reproduce.sweep.plan import Batch
-from reproduce.sweep.setup import NET_ROLES, RunSetup, file_sha256
+from reproduce.sweep.setup import RunSetup, file_sha256
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 3  # a batch whose worker dies is run again up to this many times
@@ -79,16 +79,15 @@ def local_copy(shipped: ShippedFile) -> str:
 
 def worker_setup(setup: RunSetup, files: dict[str, ShippedFile]) -> RunSetup:
     """The setup with every file replaced by its copy on this host."""
-    nets = dataclasses.replace(setup.nets, **{role: local_copy(files[role]) for role in NET_ROLES})
+    local = setup.with_net_paths({role: local_copy(files[role]) for role in setup.net_paths()})
     bound = local_copy(files["bound"]) if "bound" in files else setup.bound
-    return dataclasses.replace(setup, nets=nets, bound=bound)
+    return dataclasses.replace(local, bound=bound)
 
 
 def batch_task(batch: Batch, setup: RunSetup, files: dict[str, ShippedFile]) -> BatchOutput:
     """A Ray task's body: one batch with this worker process's cached step graphs."""
     setup = worker_setup(setup, files)
-    key = (tuple(shipped.sha256 for shipped in files.values()), setup.nets.gen_in,
-           setup.nets.gen_out, batch.fixed.act_layer, setup.mode)
+    key = (setup.nets, batch.fixed.act_layer, setup.mode)  # local paths: one per content hash
     models = _MODELS.get(key)
     if models is None:
         models = _MODELS[key] = StepModels(setup.nets, batch.fixed.act_layer, setup.mode, setup.use_cache)

@@ -3,8 +3,11 @@
 A row is inserted only after its JPEG and PNG are in place (each written atomically), and all
 rows of a batch go in one transaction, so after a crash at any moment every row has its
 images and no row is half there. WAL mode lets readers (the atlas, an export) read while a
-sweep writes. Table `meta` records the nets the store's runs belong to; a sweep of other nets
-on the same OUT_DIR is refused.
+sweep writes. Table `meta` (key → JSON value) records the nets the store's runs belong to
+(`nets`: content hashes and settings, reproduce.sweep.setup.nets_identity; a sweep of other
+nets or net flags on the same OUT_DIR is refused), and, for the atlas, the last sweep's
+act_max net flags (`act_max_flags`), each bound file's path by content hash (`bound_files`)
+and its labels file (`labels`).
 
 Columns of `runs` (the key first, see reproduce.sweep.plan.RunKey):
   act_layer, unit, xy, seed, n_iters, L2, start_lr, end_lr (resolved: < 0 became start_lr),
@@ -85,21 +88,32 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def claim_nets(self, nets: dict[str, object]) -> None:
-        """Records the nets on first use; refuses other nets later (one line naming the files
-        that differ)."""
-        row = self.connection.execute("SELECT value FROM meta WHERE key = 'nets'").fetchone()
-        if row is None:
-            with self.connection:
-                self.connection.execute("INSERT INTO meta VALUES ('nets', ?)",
-                                        (json.dumps(nets, sort_keys=True),))
+    def claim_nets(self, nets: dict[str, object], flags: dict[str, str] | None = None) -> None:
+        """Records the nets on first use; refuses other nets later: one line naming what
+        differs (by its flag in `flags`, key → flag, else by its key)."""
+        recorded = self.meta("nets")
+        if recorded is None:
+            self.set_meta("nets", nets)
             return
-        recorded = json.loads(row[0])
-        differ = sorted(key for key in set(recorded) | set(nets)
-                        if recorded.get(key) != nets.get(key))
+        given = json.loads(json.dumps(nets))  # as stored: tuples become lists
+        differ = sorted(key for key in set(recorded) | set(given)
+                        if recorded.get(key) != given.get(key))
         if differ:
-            raise UserError(f"{self.path}: its runs are of other nets ({', '.join(differ)} "
-                            "differ); sweep into another OUT_DIR")
+            names = ", ".join((flags or {}).get(key, key) for key in differ)
+            verb = "differs" if len(differ) == 1 else "differ"
+            raise UserError(f"{self.path}: its runs are of other nets or net flags ({names} "
+                            f"{verb}); sweep into another OUT_DIR")
+
+    def meta(self, key: str) -> object | None:
+        """The JSON value recorded under `key`, or None."""
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: object) -> None:
+        """Records (or replaces) `key`'s JSON value."""
+        with self.connection:
+            self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                    (key, json.dumps(value, sort_keys=True)))
 
     def done_keys(self) -> set[tuple]:
         """The key tuples of every stored run."""

@@ -24,7 +24,8 @@ from reproduce.conformance.compare import RTOL
 from reproduce.inputs.bounds import load_bounds
 from reproduce.outputs.images import IN_RANGE
 from reproduce.outputs.labels import read_labels
-from reproduce.run.job import NetFiles, StepModel, check_schedule, code_mode, unit_index
+from reproduce.run.job import NetFiles, StepModel, check_schedule
+from reproduce.step.graph import CodeMode
 from reproduce.step import rules
 from reproduce.step.rules import Schedule
 
@@ -58,14 +59,9 @@ class SiteSpec:
     defaults: PageDefaults
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> CodeMode:
         """The step graph's code mode (clip wins over a bound, as in the release)."""
-        return code_mode(self.clip, bool(self.bound))
-
-
-def unit_count(activation: tuple[int, ...]) -> int:
-    """How many values `unit` takes: a 4-D blob's channels, else every flat index."""
-    return activation[0] if len(activation) == 3 else int(np.prod(activation))
+        return CodeMode.from_flags(self.clip, bool(self.bound))
 
 
 def page_labels(spec: SiteSpec, units: int) -> list[str] | None:
@@ -154,10 +150,10 @@ def site_settings(spec: SiteSpec, step_model: StepModel, model: onnx.ModelProto,
                                        spec.l2))
     if not 0 <= defaults.seed < 2**32:
         raise UserError(f"--seed {defaults.seed}: must be in [0, 2**32) (NumPy's legacy seed range)")
-    unit_index(shapes, spec.act_layer, defaults.unit, spec.xy)  # range checks of --unit, --xy
-    units = unit_count(shapes.activation)
+    shapes.act.flat_index(defaults.unit, spec.xy)  # range checks of --unit, --xy
+    units = shapes.act.unit_count
     bound = None
-    if step_model.mode == "bound":
+    if step_model.mode is CodeMode.BOUND:
         lower, upper = load_bounds(spec.bound, shapes.code_size)
         assert not lower.any()  # the release's lower bound: zeros
         bound = {"file": _caption(spec.bound), "upper": upper.ravel().tolist()}
@@ -165,7 +161,7 @@ def site_settings(spec: SiteSpec, step_model: StepModel, model: onnx.ModelProto,
     settings = {
         "format": FORMAT,
         "act_layer": spec.act_layer, "activation_shape": list(shapes.activation),
-        "units": units, "xy": spec.xy, "L2": spec.l2, "mode": step_model.mode, "bound": bound,
+        "units": units, "xy": spec.xy, "L2": spec.l2, "mode": step_model.mode.value, "bound": bound,
         "code_size": shapes.code_size, "generated_shape": list(shapes.generated),
         "image_shape": list(shapes.net_input),
         "crop": {"top": top, "left": left, "height": shapes.net_input[1],

@@ -27,7 +27,6 @@ from pathlib import Path
 from common.errors import UserError
 from converters.caffe.onnx_file import save_onnx
 from reproduce.run.job import StepModel, build_step_model
-from reproduce.step.weight_copies import merge_weight_copies
 from reproduce.web.runtime_files import WEB_DIR, runtime_files
 from reproduce.web.settings import SiteSpec, site_settings
 
@@ -100,7 +99,8 @@ def build_site(spec: SiteSpec, out_dir: str | Path) -> BuiltSite:
     sources = page_files()
     package, runtime_dir = runtime_files()
     step_model = build_step_model(spec.nets, spec.act_layer, 1, spec.mode)
-    model = merge_weight_copies(step_model.model)
+    # onnxruntime-web runs the graph as the Python driver does, one initializer per weight
+    model = step_model.exported(weight_copies=False)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
