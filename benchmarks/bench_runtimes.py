@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from common.atomic import atomic_write_bytes  # noqa: E402
 from converters.caffe.onnx_file import save_onnx  # noqa: E402
 from reproduce.conformance.cases import Case  # noqa: E402
-from reproduce.conformance.compare import relative_error  # noqa: E402
+from common.numerics import relative_error  # noqa: E402
 from reproduce.conformance.runtimes import (RUNTIMES, OnnxRuntimePython,  # noqa: E402
                                             OnnxRuntimePythonNoLayout, Runtime, RuntimeFailure)
 from reproduce.inputs.bounds import load_bounds  # noqa: E402
@@ -103,7 +103,7 @@ def bench_size(size: str, runtimes: list[Runtime], repeat: int, workdir: Path,
             table.append((size, f"{runtime.name} {runtime.version()}", label, "fails", "–", "–"))
             continue
         baseline = baseline or ms
-        error = relative_error(reference['new_code'], code)
+        error = relative_error(code, reference['new_code'])
         print(f"{runtime.name:44s} {label:22s} {ms:9.2f} {ms / baseline:6.2f}x {error:12.1e}")
         table.append((size, f"{runtime.name} {runtime.version()}", label, f"{ms:.2f}",
                       f"{ms / baseline:.2f}x", f"{error:.1e}"))

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from google.protobuf import text_format
-from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from common.progress import progress  # noqa: E402
 from converters import build_vjp, caffe_to_onnx  # noqa: E402
 from converters.caffe import schema  # noqa: E402
 from converters.caffe.writer import write_caffemodel  # noqa: E402
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ONNX Runtime {ort.__version__}, CPU, {args.threads} intra-op thread(s), "
           f"median of {args.repeats} interleaved runs")
     with tempfile.TemporaryDirectory() as workdir:
-        for name in tqdm(NETS, desc="bench_vjp", unit="net", disable=None):
+        for name in progress(NETS, desc="bench_vjp", unit="net"):
             for batch in args.batch or [1]:
                 t_forward, t_vjp = measure(name, args.repeats, args.threads, batch,
                                            Path(workdir))

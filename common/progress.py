@@ -87,13 +87,18 @@ class PlainProgress:
 
 
 def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "",
-             leave: bool = True, enabled: bool = True, stream: IO | None = None):
+             leave: bool = True, enabled: bool = True, stream: IO | None = None,
+             unit: str = "it", unit_scale: bool = False, initial: int = 0):
     """A tqdm bar when stderr (or `stream`) is a terminal; otherwise a `PlainProgress`.
 
-    With `enabled=False` nothing is shown (a disabled tqdm).
+    With `enabled=False` nothing is shown (a disabled tqdm). `unit`, `unit_scale` (e.g. bytes
+    as kB/MB) and `initial` (a resumed count) are tqdm's.
     """
     if not enabled:
         return tqdm(iterable, total=total, desc=desc, disable=True)
     if is_terminal(stream):
-        return tqdm(iterable, total=total, desc=desc, leave=leave, file=stream)
-    return PlainProgress(iterable, total, desc, stream=stream, leave=leave)
+        return tqdm(iterable, total=total, desc=desc, leave=leave, file=stream, unit=unit,
+                    unit_scale=unit_scale, initial=initial)
+    bar = PlainProgress(iterable, total, desc, stream=stream, leave=leave)
+    bar.n = initial
+    return bar

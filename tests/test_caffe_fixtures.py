@@ -27,6 +27,7 @@ import shutil
 import numpy as np
 import pytest
 
+from common.numerics import relative_error
 from support.paths import REPO_ROOT
 from tools import synthetic_weights as sw
 from tools.reference_caffe import fixture_format as ff
@@ -111,7 +112,7 @@ def run(model, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def check(what: str, actual: np.ndarray, expected: np.ndarray) -> float:
-    error = ff.relative_error(actual, expected)
+    error = relative_error(actual, expected)
     log.info("relative error %.3g  %s", error, what)
     assert error <= TOLERANCE, f"{what}: relative error {error:.3g} > {TOLERANCE}"
     return error

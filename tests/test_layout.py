@@ -1,5 +1,6 @@
 """The layout is the data path: each reproduce/ subpackage imports only those below it, and
-`common` imports neither `converters` nor `reproduce`; no absolute machine path in the project."""
+`common` imports neither `converters` nor `reproduce`; no module imports a private name (or a
+private module) of another package; no absolute machine path in the project."""
 from __future__ import annotations
 
 import ast
@@ -88,3 +89,43 @@ def test_no_absolute_machine_path_in_tracked_files():
             for match in ABSOLUTE_PATH.finditer(line):
                 offenders.append(f"{name}:{number}: {match.group(0)}")
     assert not offenders, "\n".join(offenders[:20])
+
+
+def private_imports_across_packages(path: Path) -> list[str]:
+    """`from a.b._private import x` or `from a.b import _x` where a.b is not the file's own
+    package: a private name is its package's business."""
+    own_package = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        parts = node.module.split(".")
+        private_at = next((i for i, part in enumerate(parts)
+                           if part.startswith("_") and not part.startswith("__")), None)
+        if private_at is not None and ".".join(parts[:private_at]) != own_package:
+            found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}: private module {node.module}")
+        for alias in node.names:
+            if alias.name.startswith("_") and not alias.name.startswith("__") and \
+                    node.module != own_package and ".".join(parts[:-1]) != own_package:
+                found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}: {node.module}.{alias.name}")
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another_package():
+    offenders = [line for package in ("common", "converters", "reproduce", "tools", "benchmarks",
+                                      "models")
+                 for path in sorted((REPO_ROOT / package).rglob("*.py"))
+                 for line in private_imports_across_packages(path)]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_private_import_check_catches_both_forms(tmp_path, monkeypatch):
+    import support.paths  # noqa: F401  (REPO_ROOT is read through this module's global)
+    package = tmp_path / "reproduce" / "cli"
+    package.mkdir(parents=True)
+    module = package / "x.py"
+    module.write_text("from reproduce.step._hidden import a\nfrom reproduce.run.job import _helper\n"
+                      "from reproduce.cli._own import fine\n")
+    monkeypatch.setitem(globals(), "REPO_ROOT", tmp_path)
+    assert [line.split(": ", 1)[1] for line in private_imports_across_packages(module)] == [
+        "private module reproduce.step._hidden", "reproduce.run.job._helper"]

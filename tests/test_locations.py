@@ -56,7 +56,8 @@ def test_pyproject_lists_every_package_of_the_checkout():
              for package in PACKAGES for init in (REPO_ROOT / package).rglob("__init__.py")}
     listed = set(config["packages"])
     assert found - listed == set()
-    assert listed - found == {"reproduce.project_data.models"}
-    assert config["package-dir"] == {"reproduce.project_data.models": "models"}
+    assert listed - found == {"reproduce.project_data.models", "reproduce.project_data.web"}
+    assert config["package-dir"] == {"reproduce.project_data.models": "models",
+                                     "reproduce.project_data.web": "web"}
     assert locations.INSTALLED_ROOT == REPO_ROOT / "reproduce" / "project_data"
     assert not locations.INSTALLED_ROOT.exists()  # a checkout never holds the installed copy

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reproduce.conformance.compare import RTOL, relative_error
+from common.numerics import relative_error
+from reproduce.conformance.compare import RTOL
 from reproduce.outputs.images import to_saved_array
 from reproduce.step.rules import Schedule
 from reproduce.web.browser import SOFTWARE_WEBGPU_FLAGS, PageDriver
@@ -79,8 +80,8 @@ def test_three_iteration_autorun_agrees_with_the_python_driver(browser, site, or
     assert len(page["acts"]) == len(result.acts) == n_iters
     parted = first_divergence(page["acts"], page["code"], result, RTOL)
     if parted is None:
-        assert relative_error(result.acts, page["acts"]) <= RTOL
-        assert relative_error(result.codes[-1], page["code"]) <= RTOL
+        assert relative_error(page["acts"], result.acts) <= RTOL
+        assert relative_error(page["code"], result.codes[-1]) <= RTOL
         return
     schedule = Schedule.from_flags(n_iters, start_lr, end_lr, DEMO["L2"])
     origins = explain_divergence(site, result, parted, unit, schedule, tmp_path)

@@ -19,8 +19,7 @@ from common.onnx_graph import Weights, keep_initializers, live_nodes
 from common.progress import progress
 from converters.caffe.files import CaffeError
 from converters.caffe.graph import CaffeGraph, Tensor
-from converters.caffe.layers import CONVERTERS, SUPPORTED_TYPES
-from converters.caffe.layers._params import check_blob_shape
+from converters.caffe.layers import CONVERTERS, SUPPORTED_TYPES, check_blob_shape
 from converters.caffe.reader import CaffeLayer, CaffeNetModel, UnknownFieldError, load_caffe_net
 
 log = logging.getLogger(__name__)

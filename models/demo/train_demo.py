@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm import tqdm
+from common.progress import progress
 
 from models.demo import architecture as arch
 from models.demo.dataset import CLASS_NAMES, make_dataset, to_net_input
@@ -143,7 +143,7 @@ def train_classifier(train: tuple, val: tuple, epochs: int,
                             {"params": decoder.parameters(), "lr": 5e-4}], weight_decay=1e-4)
     steps = epochs * (len(labels) // 64)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    bar = tqdm(total=steps, desc="classifier + decoder")
+    bar = progress(total=steps, desc="classifier + decoder")
     for epoch in range(epochs):
         classifier.train()
         order = torch.randperm(len(labels), generator=gen)
@@ -204,7 +204,7 @@ def train_generator(classifier: Classifier, generator: Generator, images: torch.
         sample = classifier(centre(images[:512]))
         feat_scale = {b: float(sample[b].var()) for b in feature_blobs}
     last_adv = 0.0
-    bar = tqdm(range(steps), desc="generator")
+    bar = progress(range(steps), desc="generator")
     for _ in bar:
         batch = torch.randint(0, len(images), (32,), generator=gen)
         real = images[batch]

@@ -8,6 +8,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from common.numerics import relative_error
 from converters import caffe_to_onnx
 from models.demo import architecture as arch
 
@@ -17,10 +18,6 @@ def _run_onnx(prototxt: Path, caffemodel: Path, outputs: list[str], feeds: dict,
     model = caffe_to_onnx(prototxt, caffemodel, outputs=outputs, batch=batch)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return dict(zip(outputs, session.run(outputs, feeds)))
-
-
-def _relative_error(reference: np.ndarray, value: np.ndarray) -> float:
-    return float(np.abs(reference - value).max() / max(np.abs(reference).max(), 1e-30))
 
 
 def max_relative_errors(out: Path, classifier, generator, codes: np.ndarray,
@@ -38,10 +35,10 @@ def max_relative_errors(out: Path, classifier, generator, codes: np.ndarray,
     errors = {}
     gen_out = _run_onnx(out / "generator.prototxt", out / "generator.caffemodel",
                         ["deconv0"], {"feat": feat}, batch)
-    errors["generator deconv0"] = _relative_error(images.numpy(), gen_out["deconv0"])
+    errors["generator deconv0"] = relative_error(gen_out["deconv0"], images.numpy())
     names = ["fc6", "fc8", "prob"]
     cls_out = _run_onnx(out / "classifier.prototxt", out / "classifier.caffemodel", names,
                         {"data": crops.contiguous().numpy()}, batch)
     for name in names:
-        errors[f"classifier {name}"] = _relative_error(blobs[name].numpy(), cls_out[name])
+        errors[f"classifier {name}"] = relative_error(cls_out[name], blobs[name].numpy())
     return errors

@@ -21,8 +21,9 @@ from reproduce.cli.act_max import add_act_max_arguments, job_from, run_act_max
 from reproduce.inputs.bounds import load_bounds
 from reproduce.outputs.trace import TRACE_KEYS, read_trace
 from reproduce.regress.one_step import one_step_agreement
+from common.hashing import file_sha256
 from reproduce.regress.record import (ONE_STEP_RTOL, TRACE_FILE, Difference, compare_arrays,
-                                      file_digest, numeric_stack, read_reference, write_reference)
+                                      numeric_stack, read_reference, write_reference)
 from reproduce.run.job import StepModels
 from reproduce.step.graph import CodeMode
 from reproduce.run.runner import StepRunner, resolve_providers
@@ -92,8 +93,8 @@ def compare(options: argparse.Namespace) -> int:
         whole_run = [compare_arrays(f"trace {key}", reference_trace[key], new_trace[key])
                      for key in TRACE_KEYS]
         whole_run += [Difference(f"image {image.name}",
-                                 reference["images"].get(image.name) == file_digest(image),
-                                 "same bytes" if reference["images"].get(image.name) == file_digest(image)
+                                 reference["images"].get(image.name) == file_sha256(image),
+                                 "same bytes" if reference["images"].get(image.name) == file_sha256(image)
                                  else "bytes differ") for image in images]
         if options.keep:
             shutil.copytree(temp, options.keep, dirs_exist_ok=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.numerics import relative_error
 from reproduce.conformance.cases import Case
 from reproduce.conformance.diagnose import diagnose
 from reproduce.conformance.runtimes import Runtime, RuntimeFailure
@@ -62,16 +63,6 @@ class Result:
     detail: str = ""
 
 
-def relative_error(reference: np.ndarray, value: np.ndarray) -> float:
-    """max |value − reference| / max |reference| (inf when the shapes differ)."""
-    reference = np.asarray(reference, np.float64)
-    value = np.asarray(value, np.float64)
-    if reference.shape != value.shape:
-        return float("inf")
-    scale = max(float(np.max(np.abs(reference))) if reference.size else 0.0, 1e-30)
-    return float(np.max(np.abs(value - reference))) / scale if reference.size else 0.0
-
-
 def _explain(runtime: Runtime, reference_runtime: Runtime, model: ModelUnderTest, step_case: Case,
              workdir: Path, rtol: float) -> tuple[str, str]:
     """(status, detail) for a case beyond tolerance, from the diagnosis on the step graph."""
@@ -108,7 +99,7 @@ def check(runtime: Runtime, reference_runtime: Runtime, model: ModelUnderTest, c
             result.status, result.detail = "differs", f"{cases[index].name}: {shape_error}"
             return result
         got = quantities(model.kind, answer, model.batch)
-        errors = {name: relative_error(expected[name], got[name]) for name in QUANTITIES}
+        errors = {name: relative_error(got[name], expected[name]) for name in QUANTITIES}
         for name, error in errors.items():
             result.errors[name] = max(result.errors.get(name, 0.0), error)
         if max(errors.values()) > rtol and worst_case is None:

@@ -6,21 +6,18 @@ first successful `fetch`; later checks compare against that record.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from tqdm import tqdm
 
 from common.atomic import atomic_write_bytes
+from common.hashing import file_digests
 from reproduce.official.manifest import ManifestError
 
 RECORD_NAME = ".recorded_checksums.json"
-_CHUNK = 1 << 20
-_PROGRESS_FROM_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -45,16 +42,8 @@ class Digests(NamedTuple):
 
 def digests(path: Path) -> Digests:
     """Size, sha1 and sha256 of a file in one pass; a progress bar for large files."""
-    sha1, sha256 = hashlib.sha1(), hashlib.sha256()
-    size = path.stat().st_size
-    with open(path, "rb") as handle, tqdm(total=size, unit="B", unit_scale=True, leave=False,
-                                          desc=f"checking {path.name}",
-                                          disable=size < _PROGRESS_FROM_BYTES or None) as bar:
-        while chunk := handle.read(_CHUNK):
-            sha1.update(chunk)
-            sha256.update(chunk)
-            bar.update(len(chunk))
-    return Digests(size, sha1.hexdigest(), sha256.hexdigest())
+    found = file_digests(path, ("sha1", "sha256"), label=f"checking {path.name}")
+    return Digests(path.stat().st_size, found["sha1"], found["sha256"])
 
 
 def mismatch(actual: Digests, expected: Expected) -> str | None:

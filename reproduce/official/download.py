@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm import tqdm
+from common.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ def _transfer(response, part: Path, start: int, label: str) -> None:
     written = start
     part.parent.mkdir(parents=True, exist_ok=True)
     with open(part, "r+b" if start else "wb") as out, \
-            tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=label,
-                 leave=False, disable=None) as bar:
+            progress(total=total, initial=start, unit="B", unit_scale=True, desc=label,
+                     leave=False) as bar:
         out.seek(start)
         out.truncate()
         while chunk := _read(response, written):

@@ -27,6 +27,12 @@ INSTALLED_ROOT = Path(__file__).resolve().parents[1] / "project_data"  # reprodu
 CHECKOUT_ROOT = Path(__file__).resolve().parents[2]  # the repository: reproduce/official/ is two below
 
 
+def code_root() -> Path:
+    """The folder holding the packages common/, converters/ and reproduce/: the checkout, or the
+    site-packages folder of an installed copy (what hashes of the project's own code read)."""
+    return CHECKOUT_ROOT
+
+
 def installed() -> bool:
     """Whether this is an installed copy (its package data present) rather than a checkout."""
     return INSTALLED_ROOT.is_dir()

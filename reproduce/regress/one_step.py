@@ -14,7 +14,7 @@ import numpy as np
 
 from reproduce.run.job import StepModel
 from reproduce.step.rules import Schedule
-from reproduce.regress.record import relative_error
+from common.numerics import relative_error
 from reproduce.run.runner import StepRunner
 
 
@@ -41,6 +41,6 @@ def one_step_agreement(runner: StepRunner, step_model: StepModel, trace: dict[st
     for iteration, state in enumerate(states):
         runner.start(state.reshape(1, -1), np.array([unit_index]), np.zeros(image_shape, np.float32), bounds)
         report = runner.step(schedule.step_size(iteration), schedule.l2_factor, fetch_code=True)
-        worst_act = max(worst_act, relative_error(np.array([acts[iteration]]), report.act))
-        worst_code = max(worst_code, relative_error(codes[iteration], report.code[0]))
+        worst_act = max(worst_act, relative_error(report.act, np.array([acts[iteration]])))
+        worst_code = max(worst_code, relative_error(report.code[0], codes[iteration]))
     return OneStepAgreement(len(states), worst_act, worst_code)

@@ -9,18 +9,17 @@ and the code after it.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 
 from common.atomic import atomic_write_bytes
+from common.hashing import file_sha256
 from common.errors import UserError
+from reproduce.run.stack import versions
 
 REFERENCE_FILE = "reference.json"
 TRACE_FILE = "trace.npz"
@@ -28,20 +27,16 @@ ONE_STEP_RTOL = 1e-4
 
 
 def numeric_stack(providers: list[str], threads: int | None) -> dict:
-    """What a bit-identical rerun needs to share."""
-    return {"onnxruntime": ort.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "machine": platform.machine(),
-            "processor": platform.processor(), "providers": providers, "threads": threads or 0}
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """What a bit-identical rerun needs to share: the versions (reproduce.run.stack), the CPU,
+    the providers and thread count."""
+    return {**versions(), "machine": platform.machine(), "processor": platform.processor(),
+            "providers": providers, "threads": threads or 0}
 
 
 def write_reference(directory: Path, argv: list[str], stack: dict, images: list[Path]) -> Path:
     """Writes reference.json (flags, stack, image digests)."""
     record = {"argv": argv, "stack": stack,
-              "images": {image.name: file_digest(image) for image in images}}
+              "images": {image.name: file_sha256(image) for image in images}}
     path = directory / REFERENCE_FILE
     atomic_write_bytes(path, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
     return path
@@ -89,8 +84,3 @@ def compare_arrays(name: str, reference: np.ndarray, new: np.ndarray) -> Differe
                                    f"index {tuple(int(i) for i in first)}, max |Δ| {np.nanmax(gap):.3g}")
 
 
-def relative_error(reference: np.ndarray, new: np.ndarray) -> float:
-    """max |new − reference| / max(max |reference|, tiny)."""
-    reference = np.asarray(reference, np.float64)
-    scale = max(float(np.max(np.abs(reference))) if reference.size else 0.0, 1e-30)
-    return float(np.max(np.abs(np.asarray(new, np.float64) - reference))) / scale if reference.size else 0.0

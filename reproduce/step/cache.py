@@ -27,6 +27,7 @@ import onnx
 
 from common.atomic import atomic_write_bytes
 from common.cache_dir import cache_folder
+from reproduce.official.locations import code_root
 
 log = logging.getLogger(__name__)
 FORMAT = "dgn-am step graph cache 1"
@@ -38,7 +39,7 @@ BUILDER_SOURCES = ("common/onnx_graph.py", "converters/vjp", "reproduce/step")
 @functools.lru_cache(maxsize=1)
 def builder_fingerprint() -> str:
     """SHA-256 over the builder's source files and onnx's version (one read per process)."""
-    root = Path(__file__).resolve().parents[2]
+    root = code_root()
     digest = hashlib.sha256(f"{FORMAT}\nonnx {onnx.__version__}\n".encode())
     for source in BUILDER_SOURCES:
         path = root / source

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import socket
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import numpy as np
 
 from reproduce.run.job import Job, SampleResult, StepModels, run_job
 from reproduce.run.runner import resolve_providers
+from reproduce.run.stack import versions
 from reproduce.sweep.plan import Batch, RunKey
 from reproduce.sweep.setup import RunSetup
 
@@ -28,14 +28,6 @@ class BatchOutput:
 
     rows: list[dict[str, object]]
     saved: list[np.ndarray]
-
-
-def numeric_stack() -> dict[str, str]:
-    """The versions a run's bits depend on (see the top-level requirements.txt)."""
-    import onnx
-    import onnxruntime
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
 
 
 def batch_job(batch: Batch, setup: RunSetup) -> Job:
@@ -70,7 +62,7 @@ def run_batch(batch: Batch, setup: RunSetup, models: StepModels, executor: str) 
     converted = time.perf_counter()
     results = run_job(job, models)
     finished = time.perf_counter()
-    shared = {**numeric_stack(), "provider": provider_of(setup),
+    shared = {**versions(), "provider": provider_of(setup),
               "threads": setup.threads or 0, "host": socket.gethostname(), "pid": os.getpid(),
               "executor": executor, "batch_size": len(batch.samples), "built": int(built),
               "convert_s": converted - started,

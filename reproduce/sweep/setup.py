@@ -12,12 +12,12 @@ other weights under the same name, or another adapter, do. A store written befor
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import hashing
 from common.errors import UserError
 from reproduce.run.job import NetFiles
 from reproduce.step.graph import CodeMode
@@ -69,17 +69,13 @@ class RunSetup:
 
 
 def file_sha256(path: str | Path, flag: str) -> str:
-    """The file's SHA-256 (hex); a missing file is a UserError naming the flag."""
-    digest = hashlib.sha256()
+    """The file's SHA-256 (hex, common.hashing); a missing file is a UserError naming the flag."""
     try:
-        with open(path, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
+        return hashing.file_sha256(path)
     except FileNotFoundError:
         raise UserError(f"{flag} {path}: file not found") from None
     except OSError as error:
         raise UserError(f"{flag} {path}: cannot be read ({error})") from None
-    return digest.hexdigest()
 
 
 def adapter_identity(onnx_net: OnnxNet) -> dict[str, object]:

@@ -117,12 +117,12 @@ def driver_run(unit: int, seed: int, n_iters: int, start_lr: float, end_lr: floa
 def first_divergence(page_acts, page_codes_final, result, rtol: float) -> int | None:
     """The first iteration whose activation (or, after the last, the code) is beyond rtol of the
     driver's (relative to the largest driver value, as reproduce.conformance.compare), or None."""
-    from reproduce.conformance.compare import relative_error
+    from common.numerics import relative_error
     expected = np.asarray(result.acts)
     for iteration in range(len(expected)):
-        if relative_error(expected[:iteration + 1], np.asarray(page_acts[:iteration + 1])) > rtol:
+        if relative_error(np.asarray(page_acts[:iteration + 1]), expected[:iteration + 1]) > rtol:
             return iteration
-    if relative_error(result.codes[-1], np.asarray(page_codes_final)) > rtol:
+    if relative_error(np.asarray(page_codes_final), result.codes[-1]) > rtol:
         return len(expected) - 1
     return None
 

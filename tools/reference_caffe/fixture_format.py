@@ -34,17 +34,6 @@ def sampled(array: np.ndarray) -> np.ndarray:
     return flat[sample_indices(flat.size)]
 
 
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual − expected| / max |expected| (infinity-norm relative error)."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        raise ValueError(f"shape {actual.shape} != expected {expected.shape}")
-    scale = np.max(np.abs(expected)) if expected.size else 0.0
-    diff = np.max(np.abs(actual - expected)) if expected.size else 0.0
-    return float(diff / scale) if scale > 0 else float(diff)
-
-
 def record_id(*parts: object) -> str:
     """One record's name inside a key (its parts joined by ':'), e.g. "grad:fc8:643:-1"."""
     return ":".join(str(part) for part in parts)

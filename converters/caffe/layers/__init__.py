@@ -98,4 +98,6 @@ def emitted_onnx_ops() -> frozenset[str]:
 
 
 import_package_modules(__name__, __path__)
+
+from converters.caffe.layers._params import check_blob_shape  # noqa: E402  (Blob::Reshape's checks, for to_onnx)
 SUPPORTED_TYPES = frozenset(CONVERTERS)
