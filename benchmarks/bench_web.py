@@ -12,10 +12,11 @@ page's own measurement, `ms_per_iteration` in #result), "wall" adds the page's r
 iteration; load is the page's download + session creation + backend choice (`load_ms`); memory
 is what Chromium's performance.measureUserAgentSpecificMemory() reports after loading, beside the
 page's stated estimate (settings.json "memory"). Python driver: ONNX Runtime's CPU provider at 1
-and all threads (StepRunner, the weight copies merged as the driver runs them), the median of
+and all threads (StepRunner on the weight-free step graph with its weights, as the driver runs it), the median of
 --iterations steps after a warm-up step; load is its session creation. Ratios: each row against
 the Python driver at one thread of the same size.
-Usage: python benchmarks/bench_web.py [--sizes demo full] [--iterations 20]
+Usage: python benchmarks/bench_web.py [--sizes demo full] [--iterations 20] [--table FILE]
+(--table: also write the results as a Markdown table: tools/regenerate_tables.py)
 """
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_runtimes import net_files  # noqa: E402
+from common.atomic import atomic_write_bytes  # noqa: E402
 from reproduce.inputs.bounds import load_bounds  # noqa: E402
 from reproduce.inputs.start_code import as_stored_code, random_start_code  # noqa: E402
 from reproduce.run.runner import StepRunner  # noqa: E402
 from reproduce.step.rules import Schedule  # noqa: E402
-from reproduce.step.weight_copies import merge_weight_copies  # noqa: E402
 from reproduce.web.browser import PageDriver, browser_unavailable  # noqa: E402
 from reproduce.web.settings import PageDefaults, SiteSpec  # noqa: E402
 from reproduce.web.site import build_site  # noqa: E402
@@ -65,7 +66,7 @@ def python_driver(site, bound: Path, threads: int, n_iters: int) -> tuple[float,
     """(median ms per step, session creation ms) of ONNX Runtime in Python."""
     shapes = site.step_model.shapes
     started = time.perf_counter()
-    runner = StepRunner(merge_weight_copies(site.step_model.model), threads=threads)
+    runner = StepRunner(site.step_model.model, weights=site.step_model.weights, threads=threads)
     load_ms = 1e3 * (time.perf_counter() - started)
     code = as_stored_code(random_start_code(0, shapes.code_size))
     runner.start(code, np.array([UNIT], np.int64), np.zeros((1, *shapes.net_input), np.float32),
@@ -130,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", choices=("demo", "full"), default=["demo", "full"])
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--table", type=Path, help="also write the results as a Markdown table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     reason = browser_unavailable()
@@ -143,10 +145,17 @@ def main() -> None:
             rows += bench_size(size, args.iterations, Path(scratch) if size == "demo" else workdir)
     print(f"\n{datetime.date.today()}, `python benchmarks/bench_web.py --sizes {' '.join(args.sizes)} "
           f"--iterations {args.iterations}`, {os.cpu_count()} CPU cores")
-    print("| size | runtime | threads | ms/iteration | wall ms/iteration | vs Python, 1 thread | "
-          "load | tab memory |")
-    print("|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    table = markdown_table(rows)
+    print(table)
+    if args.table:
+        atomic_write_bytes(args.table, table.encode())
+
+
+def markdown_table(rows: list[str]) -> str:
+    """The results as the README's table."""
+    header = ["| size | runtime | threads | ms/iteration | wall ms/iteration | vs Python, 1 thread | "
+              "load | tab memory |", "|---|---|---|---|---|---|---|---|"]
+    return "\n".join(header + rows) + "\n"
 
 
 if __name__ == "__main__":

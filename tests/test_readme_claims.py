@@ -35,7 +35,8 @@ DOCUMENTS = ("README.md", "reproduce/README.md", *sorted(
     str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "docs").glob("*.md")))
 READMES = ("README.md", "reproduce/README.md")
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
-INLINE_CODE = re.compile(r"`([^`\n]+)`")
+# A code span may wrap onto the next lines of its paragraph (Markdown), never across a blank line.
+INLINE_CODE = re.compile(r"`([^`\n]+(?:\n[^`\n]+)*)`")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 PATH_TRIM = ".,;:)(\"'"
 # command prefix → (package whose __main__ holds SUBCOMMAND_MODULES, its prog)
@@ -216,6 +217,14 @@ def test_a_wrong_flag_or_subcommand_is_caught():
     assert not exists("tests/test_own_network_torchvision.py")
     assert project_path("tests/test_demo.py),") == "tests/test_demo.py" and exists("tests/test_demo.py")
     assert project_path("data/act_range/3x/fc6.txt") is None
+
+
+def test_a_code_span_wrapped_onto_the_next_line_is_one_span():
+    """Markdown lets `code` wrap inside a paragraph: the words after it are prose again."""
+    text = "the site `python -m reproduce web OUT\n  [--serve [PORT]]` writes a page (`web/app/`), x\n"
+    assert "web/app/" in list(words(text)) and not any("`" in word for word in words(text))
+    assert [" ".join(line.split()) for line in INLINE_CODE.findall(text)] == [
+        "python -m reproduce web OUT [--serve [PORT]]", "web/app/"]
 
 
 def test_no_document_points_into_shared():

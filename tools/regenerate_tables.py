@@ -53,6 +53,8 @@ TABLES = {
     "conformance": Table("README.md", ("-m", "reproduce", "conformance", "--demo", "--table", "{table}")),
     "benchmarks": Table("README.md", ("benchmarks/bench_runtimes.py", "--sizes", "demo", "full",
                                       "--table", "{table}")),
+    "web": Table("README.md", ("benchmarks/bench_web.py", "--sizes", "demo", "full", "--iterations", "10",
+                               "--table", "{table}")),
 }
 
 
