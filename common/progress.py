@@ -3,7 +3,8 @@
 A tqdm bar written to a file or pipe rewrites its line on every update (a 200-iteration run
 leaves hundreds of kilobytes of bar in a log). Without a terminal, `progress` instead logs one
 plain line at most every `interval` seconds, plus one at the end (for bars that are left
-standing, `leave=True`; a transient bar only speaks if it lasts longer than `interval`).
+standing, `leave=True`; a transient bar only speaks if it lasts longer than `interval`), unless
+the last line already said the final count.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class PlainProgress:
         self.n = 0
         self.postfix = ""
         self.started = self.last = time.monotonic()
+        self.emitted_n: int | None = None  # the count the last line said
         self.closed = False
 
     def _line(self) -> str:
@@ -59,6 +61,7 @@ class PlainProgress:
         else:
             log.info("%s", line)
         self.last = time.monotonic()
+        self.emitted_n = self.n
 
     def update(self, count: int = 1) -> None:
         self.n += count
@@ -71,7 +74,7 @@ class PlainProgress:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            if self.leave or self.last != self.started:
+            if (self.leave or self.emitted_n is not None) and self.emitted_n != self.n:
                 self._emit()
 
     def __iter__(self) -> Iterator:

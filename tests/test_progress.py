@@ -44,6 +44,18 @@ def test_a_transient_bar_says_nothing_when_quick():
     assert stream.getvalue() == ""
 
 
+def test_the_final_count_is_said_once(monkeypatch):
+    """A periodic line that already says the final count is not repeated when the bar closes
+    (a sweep whose last run ended just past the interval printed `runs: 8/8` twice)."""
+    clock = iter([0.0, 0.0, 6.0, 6.0, 6.0, 6.0])
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    bar = progress(total=8, desc="runs", stream=stream)
+    bar.update(8)
+    bar.close()
+    assert [line.split(" in ")[0] for line in stream.getvalue().splitlines()] == ["runs: 8/8"]
+
+
 def test_a_200_iteration_run_logs_a_few_lines_to_a_pipe(tmp_path):
     """The demo pair, 200 iterations, stderr to a file: no bar, a few hundred bytes."""
     run = subprocess.run(
