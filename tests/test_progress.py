@@ -47,7 +47,7 @@ def test_a_transient_bar_says_nothing_when_quick():
 def test_the_final_count_is_said_once(monkeypatch):
     """A periodic line that already says the final count is not repeated when the bar closes
     (a sweep whose last run ended just past the interval printed `runs: 8/8` twice)."""
-    clock = iter([0.0, 0.0, 6.0, 6.0, 6.0, 6.0])
+    clock = iter([0.0] + [6.0] * 10)
     monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
     stream = io.StringIO()
     bar = progress(total=8, desc="runs", stream=stream)
