@@ -46,12 +46,18 @@ class UniqueNames:
 
     def __init__(self, taken: Iterable[str] = ()):
         self._taken = set(taken)
+        self._last_count: dict[str, int] = {}  # per stem, the count of its last fresh name
 
     def fresh(self, stem: str) -> str:
-        name, count = stem, 1
+        """The first free name of `stem`, `stem_2`, ... (the search resumes where the stem's
+        last one ended: names are never freed, so the result is the same, in constant time
+        instead of a scan over every earlier name of a stem used thousands of times)."""
+        count = self._last_count.get(stem, 1)
+        name = stem if count == 1 else f"{stem}_{count}"
         while name in self._taken:
             count += 1
             name = f"{stem}_{count}"
+        self._last_count[stem] = count
         self._taken.add(name)
         return name
 

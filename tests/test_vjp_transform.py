@@ -175,3 +175,16 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, case):
     assert "Traceback" not in result.stderr
     assert not target.exists() and list(tmp_path.iterdir()) == ([source] if case != "missing"
                                                                 else [])
+
+
+def test_a_constant_weight_gets_no_gradient_nodes():
+    """A depthwise Conv (group 8) differentiated for x only: no per-group weight correlation
+    (Split, Slice) is built, which for ConvNeXt's and MaxViT's depthwise convolutions was
+    tens of thousands of nodes and a minute of build_vjp; with W in wrt they are there."""
+    w = np.linspace(-1, 1, 8 * 9).reshape(8, 1, 3, 3)
+    nodes = [helper.make_node("Conv", ["x", "W"], ["y"], name="depthwise", group=8,
+                              pads=[1, 1, 1, 1])]
+    model = _model(nodes, [("x", [1, 8, 5, 5])], ["y"], [("W", w)])
+    for wrt, split_nodes in ((["x"], 0), (["x", "W"], 2)):
+        vjp = build_vjp(model, wrt, ["y"])
+        assert sum(n.op_type == "Split" for n in vjp.graph.node) == split_nodes

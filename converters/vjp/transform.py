@@ -137,7 +137,7 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
     types = _tensor_types(result)
     _check_request(graph, wrt, of, types)
     on_path, depends = _nodes_on_path(graph, wrt, of, types)
-    ctx = GradContext(types, constant_values(graph), names_in(graph) | set(types), opset)
+    ctx = GradContext(types, constant_values(graph), names_in(graph) | set(types), opset, depends)
 
     grads: dict[str, list[str]] = {name: [f"{name}_grad"] for name in of}
     for node in on_path:  # already in reverse topological order
