@@ -25,7 +25,10 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from common.onnx_graph import constant_values, detach_weights, is_detached
+from converters.vjp import fold
 from converters.vjp.context import VJPError
+from converters.vjp.fold import fold_constants
 from converters.vjp.transform import build_vjp
 from support.vjp_check import check_vjp, distinct, report_measured, runner, values
 from support.vjp_graphs import check_node, graph_model, one_node
@@ -387,6 +390,50 @@ def test_shape_computing_chain_is_folded_into_one_initializer_with_the_same_grad
                                   runner(given, double=False)(feeds)[1])
     check_vjp("folded Shape chain", _shape_computed_reshape(False), {"x": values(0, [2, 3, 4])},
               ["x"], ["y0"])
+
+
+def _weight_shaped_reshape():
+    """y0 = (x @ Wᵀ) reshaped to (-1, W's first dimension): the Transpose reads the weight W
+    (1280 floats, a detachable weight); the target shape comes from Shape(Wᵀ)."""
+    nodes = [helper.make_node("Transpose", ["W"], ["Wt"], name="/w/Transpose"),
+             helper.make_node("MatMul", ["x", "Wt"], ["xw"], name="matmul"),
+             helper.make_node("Shape", ["Wt"], ["shape"], name="/shape/Shape"),
+             helper.make_node("Slice", ["shape", "one", "two"], ["last"], name="/shape/Slice"),
+             helper.make_node("Concat", ["minus_one", "last"], ["target"], name="/shape/Concat",
+                              axis=0),
+             helper.make_node("Reshape", ["xw", "target"], ["y0"], name="reshape")]
+    constants = {"W": values(1, [32, 40]), "one": _ints(1), "two": _ints(2),
+                 "minus_one": _ints(-1)}
+    return graph_model(nodes, {"x": values(0, [2, 40])}, constants, 17)
+
+
+@pytest.mark.parametrize("weights", ["attached", "detached"])
+def test_folding_evaluates_no_weight_and_no_large_tensor(weights):
+    model = _weight_shaped_reshape()(TensorProto.FLOAT)
+    if weights == "detached":
+        model, _ = detach_weights(model)
+        assert is_detached(next(t for t in model.graph.initializer if t.name == "W"))
+    fold_constants(model)
+    names = [n.name for n in model.graph.node]
+    assert "/w/Transpose" in names and not [n for n in names if n.startswith("/shape/")]
+    folded = constant_values(model.graph)
+    assert folded["target"].tolist() == [-1, 32] and "Wt" not in folded
+
+
+def test_folding_keeps_the_nodes_the_reference_evaluator_cannot_run(monkeypatch):
+    """One node failing (here Concat, made to fail) stays; the others are folded alone."""
+    run = fold._run
+
+    def failing_concat(nodes, sources, opset):
+        if any(node.op_type == "Concat" for node in nodes):
+            raise RuntimeError("no Concat")
+        return run(nodes, sources, opset)
+    monkeypatch.setattr(fold, "_run", failing_concat)
+    model = _shape_computed_reshape(False)(TensorProto.FLOAT)
+    fold_constants(model)
+    assert [n.op_type for n in model.graph.node] == ["Concat", "Tanh", "Reshape"]
+    check_vjp("folding around a node it cannot run", _shape_computed_reshape(False),
+              {"x": values(0, [2, 3, 4])}, ["x"], ["y0"])
 
 
 def test_integer_outputs_on_the_path_need_no_rule():

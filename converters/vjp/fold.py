@@ -92,32 +92,58 @@ def _fold_pass(model: onnx.ModelProto) -> int:
     folded = dict(shape_values)
     if evaluated:
         folded.update(_evaluate(evaluated, values, shape_values, types, standard_opset(model)))
-    _replace_by_initializers(graph, folded)
-    return len(shape_values) + len(evaluated)
+    return _replace_by_initializers(graph, folded)
 
 
-def _evaluate(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray],
-              shape_values: dict[str, np.ndarray], types: dict[str, onnx.TypeProto],
-              opset: int) -> dict[str, np.ndarray]:
-    """Runs the foldable nodes as one graph on onnx's reference evaluator."""
+def _run(nodes: list[onnx.NodeProto], sources: dict[str, np.ndarray],
+         opset: int) -> dict[str, np.ndarray]:
+    """The outputs of `nodes`, run as one graph on onnx's reference evaluator, reading
+    `sources` for every input they do not produce."""
     produced = {o for node in nodes for o in node.output if o}
     read = {i for node in nodes for i in node.input if i and i not in produced}
-    sources = {**values, **shape_values}
     initializers = [numpy_helper.from_array(np.asarray(sources[name]), name) for name in sorted(read)]
     outputs = sorted(produced)
     graph = helper.make_graph(nodes, "fold", [], [onnx.ValueInfoProto(name=o) for o in outputs],
                               initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    results = ReferenceEvaluator(model).run(None, {})
+    return dict(zip(outputs, ReferenceEvaluator(model).run(None, {}), strict=True))
+
+
+def _evaluate(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray],
+              shape_values: dict[str, np.ndarray], types: dict[str, onnx.TypeProto],
+              opset: int) -> dict[str, np.ndarray]:
+    """The foldable nodes' outputs, typed as inferred: one run of them all, or, when the
+    reference evaluator fails on one (an op it lacks), node by node without the failing ones
+    and what reads them (those stay in the graph)."""
+    sources = {**values, **shape_values}
+    try:
+        results = _run(nodes, sources, opset)
+    except Exception as error:  # the reference evaluator raises many kinds
+        log.debug("vjp: folding node by node (%s)", str(error).splitlines()[0] if str(error) else error)
+        results = {}
+        for node in nodes:
+            if all(i in sources or i in results for i in node.input if i):
+                try:
+                    results.update(_run([node], {**sources, **results}, opset))
+                except Exception:
+                    log.debug("vjp: node %s is not folded", node.name or node.output[0])
     return {name: np.asarray(value, dtype=np_dtype(types[name].tensor_type.elem_type))
-            for name, value in zip(outputs, results, strict=True)}
+            for name, value in results.items() if name}
 
 
-def _replace_by_initializers(graph: onnx.GraphProto, folded: dict[str, np.ndarray]) -> None:
-    kept = [node for node in graph.node if not any(o in folded for o in node.output)]
+def _replace_by_initializers(graph: onnx.GraphProto, folded: dict[str, np.ndarray]) -> int:
+    """Each node whose outputs were all evaluated becomes initializers; returns how many."""
+    replaced = [node for node in graph.node
+                if all(o in folded for o in node.output if o) and any(node.output)]
+    if not replaced:
+        return 0
+    gone = {id(node) for node in replaced}
+    kept = [node for node in graph.node if id(node) not in gone]
     del graph.node[:]
     graph.node.extend(kept)
-    graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in folded.items())
+    written = {o for node in replaced for o in node.output if o}
+    graph.initializer.extend(numpy_helper.from_array(folded[name], name) for name in sorted(written))
+    return len(replaced)
 
 
 def fold_constants(model: onnx.ModelProto) -> None:
