@@ -17,20 +17,13 @@ from converters.vjp.context import VJPError
 from converters.vjp.rules import RULES
 from converters.vjp.transform import build_vjp
 from support.vjp_check import (away_from_zero, caffe_max_pool_backward, check_vjp, distinct,
-                               report_measured, runner, values)
-from support.vjp_graphs import check_node, graph_model, one_node
+                               runner, values)
+from support.vjp_graphs import check_node, graph_model, int64s, one_node
 
 LATER = 21   # the latest opset the forms are checked at besides 13
 
 
-@pytest.fixture(scope="module", autouse=True)
-def print_measured_errors():
-    yield
-    print("\nlargest errors per rule (relative to max(1, |grad|max)):\n" + report_measured())
-
-
-def _ints(*values) -> np.ndarray:
-    return np.array(values, dtype=np.int64)
+pytestmark = pytest.mark.usefixtures("print_measured_errors")
 
 
 def _away_from(seed: int, shape, kinks, gap: float = 0.05, low=-1.0, high=1.0):
@@ -187,12 +180,12 @@ def test_gemm_matches_finite_differences_in_every_attribute_combination(trans_a,
 
 # ---- data movement ---------------------------------------------------------------------
 RESHAPES = [("Flatten", {}, {}), ("Flatten", {"axis": 0}, {}), ("Flatten", {"axis": -1}, {}),
-            ("Reshape", {}, {"shape": _ints(0, -1, 5)}),
-            ("Reshape", {"allowzero": 1}, {"shape": _ints(3, 2, 5)}),
+            ("Reshape", {}, {"shape": int64s(0, -1, 5)}),
+            ("Reshape", {"allowzero": 1}, {"shape": int64s(3, 2, 5)}),
             ("Transpose", {}, {}), ("Transpose", {"perm": [1, 2, 0]}, {}),
-            ("Squeeze", {}, {"axes": _ints(1)}), ("Squeeze", {}, {"axes": _ints(-2)}),
-            ("Squeeze", {}, {}), ("Unsqueeze", {}, {"axes": _ints(0, 4)}),
-            ("Unsqueeze", {}, {"axes": _ints(-1)}), ("Identity", {}, {})]
+            ("Squeeze", {}, {"axes": int64s(1)}), ("Squeeze", {}, {"axes": int64s(-2)}),
+            ("Squeeze", {}, {}), ("Unsqueeze", {}, {"axes": int64s(0, 4)}),
+            ("Unsqueeze", {}, {"axes": int64s(-1)}), ("Identity", {}, {})]
 
 
 @OPSETS
@@ -219,9 +212,9 @@ def test_concat_on_any_axis_matches_finite_differences(opset, axis):
 
 
 @pytest.mark.parametrize("form,opset,constants,attrs", [
-    ("split input", 13, {"split": _ints(2, 5)}, {"axis": 1}),
+    ("split input", 13, {"split": int64s(2, 5)}, {"axis": 1}),
     ("equal parts", 13, {}, {"axis": -1}),
-    ("split input", LATER, {"split": _ints(2, 5)}, {"axis": 1}),
+    ("split input", LATER, {"split": int64s(2, 5)}, {"axis": 1}),
     ("num_outputs, uneven", 18, {}, {"axis": 1, "num_outputs": 2}),
     ("num_outputs, uneven", LATER, {}, {"axis": -1, "num_outputs": 2})])
 @pytest.mark.parametrize("of", [["y0", "y1"], ["y1"]])
@@ -232,11 +225,11 @@ def test_every_split_form_matches_finite_differences(form, opset, constants, att
            constants, opset=opset, n_outputs=2, of=of, **attrs)
 
 
-SLICES = [("negative starts/ends", _ints(-4, 1), _ints(-1, 99), None, None),
-          ("step 2", _ints(1), _ints(7), _ints(2), _ints(2)),
-          ("step -1 (flip)", _ints(-1), _ints(-(2 ** 63)), _ints(-1), _ints(-1)),
-          ("step -2, clamped", _ints(99, 3), _ints(0, -99), _ints(0, 2), _ints(-2, -3)),
-          ("steps 3 and 1", _ints(0, 1), _ints(5, 4), _ints(2, 1), _ints(3, 1))]
+SLICES = [("negative starts/ends", int64s(-4, 1), int64s(-1, 99), None, None),
+          ("step 2", int64s(1), int64s(7), int64s(2), int64s(2)),
+          ("step -1 (flip)", int64s(-1), int64s(-(2 ** 63)), int64s(-1), int64s(-1)),
+          ("step -2, clamped", int64s(99, 3), int64s(0, -99), int64s(0, 2), int64s(-2, -3)),
+          ("steps 3 and 1", int64s(0, 1), int64s(5, 4), int64s(2, 1), int64s(3, 1))]
 
 
 @OPSETS
@@ -253,15 +246,15 @@ def test_slice_with_negative_indices_axes_and_steps_matches_finite_differences(o
     check_node(form, "Slice", {"x": values(0, [4, 5, 8])}, constants, names, opset=opset)
 
 
-PADS = [("constant", 13, _ints(1, 0, 2, 0, 2, 1), None, None),
-        ("constant, crop", 13, _ints(-1, 2, 0, 1, 0, -2), None, None),
-        ("reflect", 13, _ints(2, 1, 0, 1, 3, 2), None, None),
-        ("edge", 13, _ints(3, 0, 1, 0, 4, 2), None, None),
-        ("constant", 18, _ints(1, 2, 0, 3), _ints(0, -1), None),
-        ("reflect", 18, _ints(2, 3), _ints(1), None),
-        ("edge", LATER, _ints(0, 2, 3, 1), _ints(-1, 0), None),
-        ("wrap", 19, _ints(1, 2, 3, 2, 1, 3), None, None),
-        ("wrap", LATER, _ints(3, 1), _ints(2), None)]
+PADS = [("constant", 13, int64s(1, 0, 2, 0, 2, 1), None, None),
+        ("constant, crop", 13, int64s(-1, 2, 0, 1, 0, -2), None, None),
+        ("reflect", 13, int64s(2, 1, 0, 1, 3, 2), None, None),
+        ("edge", 13, int64s(3, 0, 1, 0, 4, 2), None, None),
+        ("constant", 18, int64s(1, 2, 0, 3), int64s(0, -1), None),
+        ("reflect", 18, int64s(2, 3), int64s(1), None),
+        ("edge", LATER, int64s(0, 2, 3, 1), int64s(-1, 0), None),
+        ("wrap", 19, int64s(1, 2, 3, 2, 1, 3), None, None),
+        ("wrap", LATER, int64s(3, 1), int64s(2), None)]
 
 
 @pytest.mark.parametrize("mode,opset,pads,axes,_", PADS,
@@ -376,7 +369,7 @@ def test_reductions_with_axes_as_attribute_or_input_match_finite_differences(for
     """Axes are an attribute for ReduceMean < 18, an input for ReduceSum >= 13 and
     ReduceMean >= 18."""
     as_input = op_type == "ReduceSum" or opset >= 18
-    constants = {"axes": _ints(*axes)} if axes is not None and as_input else {}
+    constants = {"axes": int64s(*axes)} if axes is not None and as_input else {}
     if axes is not None and not as_input:
         attrs = {**attrs, "axes": axes}
     where = "input" if as_input else "attribute"
@@ -419,7 +412,7 @@ def test_constant_nodes_feed_other_ops_and_get_no_gradient(opset):
         dtype = helper.tensor_dtype_to_np_dtype(elem_type)
         nodes = [constant("c", values(5, [2, 6]).astype(dtype)),
                  constant("lo", np.array(-0.5, dtype)), constant("hi", np.array(0.5, dtype)),
-                 constant("shape", _ints(3, 4)),
+                 constant("shape", int64s(3, 4)),
                  helper.make_node("Mul", ["x", "c"], ["m"], name="mul"),
                  helper.make_node("Clip", ["m", "lo", "hi"], ["k"], name="clip"),
                  helper.make_node("Reshape", ["k", "shape"], ["y0"], name="reshape")]
@@ -480,7 +473,7 @@ def _resize_node(mode, transform, nearest_mode, sizing, x_shape):
         constants = {"roi": np.zeros(0, np.float32), "scales": scales}
         return one_node("Resize", ["x", "roi", "scales"], **attrs), constants
     spatial = [int(s) for s in sizing.split()[-1].split("x")]
-    sizes = _ints(*spatial) if spatial_only else _ints(*x_shape[:2], *spatial)
+    sizes = int64s(*spatial) if spatial_only else int64s(*x_shape[:2], *spatial)
     return one_node("Resize", ["x", "", "", "sizes"], **attrs), {"sizes": sizes}
 
 
@@ -575,7 +568,7 @@ def test_resize_forms_without_a_rule_are_refused(attrs, message):
 
 def test_pad_reflect_wider_than_the_input_is_refused():
     node = one_node("Pad", ["x", "pads"], mode="reflect")
-    model = graph_model([node], {"x": values(0, [2, 3])}, {"pads": _ints(0, 3, 0, 0)})
+    model = graph_model([node], {"x": values(0, [2, 3])}, {"pads": int64s(0, 3, 0, 0)})
     with pytest.raises(VJPError, match="node Pad_0: Pad mode reflect gradient needs pads"):
         build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"])
 
@@ -630,9 +623,9 @@ def test_dynamic_batch_runs_at_any_batch_size():
     """Exports usually leave the batch axis symbolic: the rules keep it dynamic, and each
     sample's gradient in a batch equals its gradient alone (opset 14: HardSwish exists,
     MaxPool still takes the window-cell path)."""
-    weights = {"pads": _ints(0, 0, 1, 1, 0, 0, 1, 1), "roi": np.zeros(0, np.float32),
-               "scales": np.array([1, 1, 2, 2], np.float32), "starts": _ints(0),
-               "ends": _ints(99), "axes": _ints(3), "steps": _ints(2),
+    weights = {"pads": int64s(0, 0, 1, 1, 0, 0, 1, 1), "roi": np.zeros(0, np.float32),
+               "scales": np.array([1, 1, 2, 2], np.float32), "starts": int64s(0),
+               "ends": int64s(99), "axes": int64s(3), "steps": int64s(2),
                "lo": np.array(0.0, np.float32), "hi": np.array(6.0, np.float32),
                "fc_w": values(1, [3, 2]).astype(np.float32)}
     nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="reflect"),

@@ -30,20 +30,13 @@ from converters.vjp import fold
 from converters.vjp.context import VJPError
 from converters.vjp.fold import fold_constants
 from converters.vjp.transform import build_vjp
-from support.vjp_check import check_vjp, distinct, report_measured, runner, values
-from support.vjp_graphs import check_node, graph_model, one_node
+from support.vjp_check import check_vjp, distinct, runner, values
+from support.vjp_graphs import check_node, graph_model, int64s, one_node
 
 OPSETS = pytest.mark.parametrize("opset", [17, 18])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def print_measured_errors():
-    yield
-    print("\nlargest errors per rule (relative to max(1, |grad|max)):\n" + report_measured())
-
-
-def _ints(*numbers) -> np.ndarray:
-    return np.array(numbers, dtype=np.int64)
+pytestmark = pytest.mark.usefixtures("print_measured_errors")
 
 
 def _axes(opset: int, axes: list[int], name: str) -> tuple[dict, dict, list[str]]:
@@ -180,8 +173,8 @@ def test_pow_with_a_constant_exponent_matches_finite_differences(opset, exponent
 # ---- Gather, GatherElements, Where -------------------------------------------------------
 GATHERS = [("scalar 0 (class token)", np.array(0, dtype=np.int64), 1),
            ("scalar -1", np.array(-1, dtype=np.int64), 0),
-           ("1-D, repeated and negative", _ints(3, -1, 0, 3), 1),
-           ("1-D last axis", _ints(2, 0), -1),
+           ("1-D, repeated and negative", int64s(3, -1, 0, 3), 1),
+           ("1-D last axis", int64s(2, 0), -1),
            ("2-D", np.array([[0, 2], [-1, 2]], dtype=np.int64), 1),
            ("2-D axis 0", np.array([[1], [0]], dtype=np.int64), 0)]
 
@@ -214,7 +207,7 @@ def test_gather_elements_on_constant_indices_matches_finite_differences(opset, a
 
 def test_gather_elements_reading_a_cell_twice_is_refused_before_opset_16():
     model = graph_model([one_node("GatherElements", ["x", "i"], axis=0)],
-                        {"x": values(0, [3, 2])}, {"i": _ints(0, 0).reshape(2, 1)}, 13)
+                        {"x": values(0, [3, 2])}, {"i": int64s(0, 0).reshape(2, 1)}, 13)
     with pytest.raises(VJPError, match="GatherElements reading a cell twice needs opset >= 16"):
         build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"])
 
@@ -244,7 +237,7 @@ def test_where_with_a_computed_and_an_integer_condition_matches_finite_differenc
              helper.make_node("Where", ["positive", "a", "b"], ["w"], name="where1"),
              helper.make_node("Where", ["picked", "w", "a"], ["y0"], name="where2")]
     inputs = {"s": values(2, [2, 3]), "a": values(0, [2, 3]), "b": values(1, [3])}
-    make = graph_model(nodes, inputs, {"zero": np.array(0.0), "mask": _ints(1, 0, 1)}, opset)
+    make = graph_model(nodes, inputs, {"zero": np.array(0.0), "mask": int64s(1, 0, 1)}, opset)
     check_vjp("Where computed cond", make, inputs, ["a", "b"], ["y0"])
 
 
@@ -352,7 +345,7 @@ def test_vit_class_token_graph_matches_finite_differences(opset):
                               axis=-1)]
     inputs = {"tokens": values(0, [2, 4, 3])}
     constants = {"cls": values(1, [1, 1, 3]), "pos": values(2, [1, 5, 3]),
-                 "cls_shape": _ints(2, 1, 3), "zero": np.array(0, dtype=np.int64),
+                 "cls_shape": int64s(2, 1, 3), "zero": np.array(0, dtype=np.int64),
                  "scale": values(3, [3], 0.5, 1.5)}
     make = graph_model(nodes, inputs, constants, opset)
     check_vjp("ViT class token", make, {**inputs, "cls": constants["cls"], "pos": constants["pos"]},
@@ -366,7 +359,7 @@ def _shape_computed_reshape(folded_shape: bool):
     if folded_shape:
         nodes = [helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
                  helper.make_node("Reshape", ["t", "target"], ["y0"], name="reshape")]
-        return graph_model(nodes, {"x": values(0, [2, 3, 4])}, {"target": _ints(2, -1)}, 17)
+        return graph_model(nodes, {"x": values(0, [2, 3, 4])}, {"target": int64s(2, -1)}, 17)
     nodes = [helper.make_node("Shape", ["x"], ["shape"], name="/shape/Shape"),
              helper.make_node("Gather", ["shape", "zero"], ["batch"], name="/shape/Gather", axis=0),
              helper.make_node("Unsqueeze", ["batch", "axes"], ["batch_1d"], name="/shape/Unsqueeze"),
@@ -374,7 +367,7 @@ def _shape_computed_reshape(folded_shape: bool):
                               axis=0),
              helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
              helper.make_node("Reshape", ["t", "target"], ["y0"], name="reshape")]
-    constants = {"zero": np.array(0, dtype=np.int64), "axes": _ints(0), "minus_one": _ints(-1)}
+    constants = {"zero": np.array(0, dtype=np.int64), "axes": int64s(0), "minus_one": int64s(-1)}
     return graph_model(nodes, {"x": values(0, [2, 3, 4])}, constants, 17)
 
 
@@ -402,8 +395,8 @@ def _weight_shaped_reshape():
              helper.make_node("Concat", ["minus_one", "last"], ["target"], name="/shape/Concat",
                               axis=0),
              helper.make_node("Reshape", ["xw", "target"], ["y0"], name="reshape")]
-    constants = {"W": values(1, [32, 40]), "one": _ints(1), "two": _ints(2),
-                 "minus_one": _ints(-1)}
+    constants = {"W": values(1, [32, 40]), "one": int64s(1), "two": int64s(2),
+                 "minus_one": int64s(-1)}
     return graph_model(nodes, {"x": values(0, [2, 40])}, constants, 17)
 
 

@@ -12,6 +12,11 @@ from onnx import helper, numpy_helper
 from support.vjp_check import check_vjp
 
 
+def int64s(*numbers: int) -> np.ndarray:
+    """A 1-D int64 array (axes, pads, starts, shapes, indices)."""
+    return np.array(numbers, dtype=np.int64)
+
+
 def graph_model(nodes, inputs: dict, constants: dict | None = None, opset: int = 13,
                 outputs=("y0",), float32_constants=()) -> Callable[[int], onnx.ModelProto]:
     """elem_type -> a model of `nodes`: graph inputs shaped like `inputs`, initializers
