@@ -25,11 +25,13 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from common.errors import UserError
 from common.onnx_graph import constant_values, detach_weights, is_detached
 from converters.vjp import fold
 from converters.vjp.context import VJPError
 from converters.vjp.fold import fold_constants
 from converters.vjp.transform import build_vjp
+from reproduce.step.onnx_net import OnnxNet, onnx_net_vjp
 from support.vjp_check import check_vjp, distinct, runner, values
 from support.vjp_graphs import check_node, graph_model, int64s, one_node
 
@@ -456,3 +458,15 @@ def test_an_op_of_another_domain_is_named_with_its_domain():
     with pytest.raises(VJPError) as error:
         build_vjp(model, ["x"], ["y0"])
     assert str(error.value) == "no gradient rule for op com.microsoft.FastGelu (node y0)"
+
+
+def test_the_net_onnx_path_prefixes_the_model_to_the_one_line_error():
+    """What act_max --net_onnx reports for a net holding an op without a rule."""
+    nodes = [helper.make_node("Relu", ["image"], ["r"], name="/stem/Relu"),
+             helper.make_node("Hardmax", ["r"], ["y0"], name="/blocks/foo/Hardmax")]
+    model = graph_model(nodes, {"image": values(0, [1, 3, 8, 8])}, opset=17)(TensorProto.FLOAT)
+    net = OnnxNet("m.onnx", crop=8)
+    with pytest.raises(UserError) as error:
+        onnx_net_vjp(net, model, act_layer="y0", batch=1)
+    assert str(error.value) == ("--net_onnx m.onnx: no gradient rule for op Hardmax "
+                                "(node /blocks/foo/Hardmax)")
