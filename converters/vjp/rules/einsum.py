@@ -51,6 +51,25 @@ def _sum_broadcast_ellipsis(ctx: GradContext, grad: str, wanted: Subscripts, ful
     return grad
 
 
+def _own_axes(term: Subscripts, ellipsis_rank: int, labels: set[str]) -> list[int]:
+    """The axes of an operand (its ellipsis `ellipsis_rank` axes wide) labelled by `labels`."""
+    axes, position = [], 0
+    for label in term:
+        if label in labels:
+            axes.append(position)
+        position += ellipsis_rank if label == ELLIPSIS else 1
+    return axes
+
+
+def _refuse_diagonals_and_summed_ellipses(ctx: GradContext, equation: str,
+                                          operands: list[Subscripts], output: Subscripts) -> None:
+    for term in operands:
+        labels = [label for label in term if label != ELLIPSIS]
+        if len(set(labels)) < len(labels) or (ELLIPSIS in term and ELLIPSIS not in output):
+            raise VJPError(f"node {ctx.node_name}: Einsum {equation!r} has no gradient rule "
+                           "(a label repeated within an operand, or a summed ellipsis)")
+
+
 @register("Einsum")
 def einsum(ctx, node, grads):
     """y = einsum(eq, x1, ..., xn) is linear in each operand, so
@@ -58,48 +77,38 @@ def einsum(ctx, node, grads):
     the same contraction with g in place of xk. Labels of xk found nowhere else (summed in
     xk alone, e.g. j in "ij->i") are not in that einsum's inputs: its result lacks them and
     is broadcast back over them (Unsqueeze, Expand). Ellipsis axes that xk broadcast
-    (fewer, or of size 1) are summed back, and so are they all for an xk without ellipsis
-    (by ReduceSum: ONNX Runtime's Einsum keeps an input's ellipsis in the output). A label repeated within one operand (a diagonal)
-    has no rule, nor an ellipsis the output sums over."""
+    (fewer, or of size 1) are summed back, and all of them for an xk without ellipsis (by a
+    ReduceSum: ONNX Runtime's Einsum keeps an input's ellipsis in its output). A label
+    repeated within one operand (a diagonal) has no rule, nor an ellipsis the output sums."""
     g, y = grads[0], node.output[0]
     equation = attributes(node)["equation"]
     equation = equation.decode() if isinstance(equation, bytes) else equation
     operands, output = parse_equation(equation)
-    for term in operands:
-        labels = [label for label in term if label != ELLIPSIS]
-        if len(set(labels)) < len(labels) or (ELLIPSIS in term and ELLIPSIS not in output):
-            raise VJPError(f"node {ctx.node_name}: Einsum {equation!r} has no gradient rule "
-                           "(a label repeated within an operand, or a summed ellipsis)")
-    y_rank = ctx.rank(y)
-    full_dims = list(ctx.shape(y)[output.index(ELLIPSIS):][:_ellipsis_rank(output, y_rank)]
-                     if ELLIPSIS in output else [])
+    _refuse_diagonals_and_summed_ellipses(ctx, equation, operands, output)
+    full_dims = []  # the broadcast ellipsis axes, as y has them
+    if ELLIPSIS in output:
+        start = output.index(ELLIPSIS)
+        full_dims = list(ctx.shape(y)[start:start + _ellipsis_rank(output, ctx.rank(y))])
     result = []
     for k, x in enumerate(node.input):
-        others = [j for j in range(len(operands)) if j != k]
-        present = set(output).union(*(operands[j] for j in others))
+        others = [operands[j] for j in range(len(operands)) if j != k]
+        present = set(output).union(*others)
         wanted = [label for label in operands[k] if label in present]
-        inputs = [output, *(operands[j] for j in others)]
-        summed_ellipsis = ELLIPSIS not in wanted and any(ELLIPSIS in term for term in inputs)
-        terms = ",".join(_text(term) for term in inputs)
-        grad = ctx.emit("Einsum", [g, *(node.input[j] for j in others)],
-                        equation=f"{terms}->{_text(([ELLIPSIS] if summed_ellipsis else []) + wanted)}")
-        if summed_ellipsis and full_dims:  # ONNX Runtime sums no ellipsis away: ReduceSum
+        summed_ellipsis = ELLIPSIS in output and ELLIPSIS not in wanted
+        terms = ",".join(_text(term) for term in [output, *others])
+        kept = ([ELLIPSIS] if summed_ellipsis else []) + wanted
+        grad = ctx.emit("Einsum", [g, *(name for j, name in enumerate(node.input) if j != k)],
+                        equation=f"{terms}->{_text(kept)}")
+        if summed_ellipsis and full_dims:
             grad = ctx.reduce_sum(grad, range(len(full_dims)), keepdims=0)
-        x_shape = ctx.shape(x)
-        own_rank = _ellipsis_rank(operands[k], len(x_shape))
+        own_rank = _ellipsis_rank(operands[k], ctx.rank(x))
         if ELLIPSIS in wanted:
             start = operands[k].index(ELLIPSIS)
-            own_dims = list(x_shape[start:start + own_rank])
+            own_dims = list(ctx.shape(x)[start:start + own_rank])
             grad = _sum_broadcast_ellipsis(ctx, grad, wanted, full_dims, own_dims)
-        lonely = []
-        position = 0
-        for label in operands[k]:
-            width = own_rank if label == ELLIPSIS else 1
-            if label not in present:
-                lonely.append(position)
-            position += width
-        if lonely:
-            grad = ctx.emit("Expand", [ctx.emit("Unsqueeze", [grad, ctx.ints(lonely)]),
+        alone = _own_axes(operands[k], own_rank, set(operands[k]) - present)
+        if alone:
+            grad = ctx.emit("Expand", [ctx.emit("Unsqueeze", [grad, ctx.ints(alone)]),
                                        ctx.shape_of(x)])
         result.append(grad)
     return result
