@@ -151,10 +151,11 @@ def is_detached(tensor: onnx.TensorProto) -> bool:
 
 
 def constant_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    """The values of the graph's constants: its initializers (not the detached weights) and
-    the outputs of its Constant nodes."""
+    """The values of the graph's constants: its initializers (not the detached weights, nor
+    any other whose data lives in an external file, which is never read from here) and the
+    outputs of its Constant nodes."""
     values = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer
-              if not is_detached(tensor)}
+              if tensor.data_location != TensorProto.EXTERNAL}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute:
             value = helper.get_attribute_value(node.attribute[0])

@@ -15,7 +15,8 @@ tensor, at most FOLD_MAX_INTEGER_VALUES for an integer or boolean one), and Shap
 any tensor whose shape inference knows statically. Nothing reading a detached weight
 (common.onnx_graph) is evaluated, nor any input larger than those bounds: the folding only
 touches the small tensors that shape arithmetic produces. The values come from onnx's
-reference evaluator, run once per pass on the subgraph of foldable nodes.
+reference evaluator, run once per pass on the subgraph of foldable nodes (node by node,
+leaving out those it cannot run, when it fails on one).
 """
 from __future__ import annotations
 
