@@ -402,6 +402,46 @@ def _weight_shaped_reshape():
     return graph_model(nodes, {"x": values(0, [2, 40])}, constants, 17)
 
 
+def _class_token_expanded_as_torchscript_exports_it():
+    """cls.expand(B, -1, -1) as torch.onnx.export(dynamo=False) writes it (Shape, Gather,
+    Unsqueeze, Concat, ConstantOfShape, Mul, Equal, Where, Expand), concatenated with the
+    tokens, then the first `n` positions gathered at indices Range(0, n, 1)."""
+    nodes = [helper.make_node("Shape", ["tokens"], ["shape"], name="/cls/Shape"),
+             helper.make_node("Gather", ["shape", "zero"], ["batch"], name="/cls/Gather", axis=0),
+             helper.make_node("Unsqueeze", ["batch", "axes0"], ["batch_1d"], name="/cls/Unsqueeze"),
+             helper.make_node("Concat", ["batch_1d", "minus_one", "minus_one"], ["wanted"],
+                              name="/cls/Concat", axis=0),
+             helper.make_node("Shape", ["wanted"], ["wanted_rank"], name="/cls/Shape_1"),
+             helper.make_node("ConstantOfShape", ["wanted_rank"], ["ones"], name="/cls/Ones",
+                              value=numpy_helper.from_array(int64s(1))),
+             helper.make_node("Mul", ["ones", "minus_one"], ["minus_ones"], name="/cls/Mul"),
+             helper.make_node("Equal", ["wanted", "minus_ones"], ["keep"], name="/cls/Equal"),
+             helper.make_node("Where", ["keep", "ones", "wanted"], ["expand_to"], name="/cls/Where"),
+             helper.make_node("Expand", ["cls", "expand_to"], ["cls_batch"], name="/cls/Expand"),
+             helper.make_node("Concat", ["cls_batch", "tokens"], ["seq"], name="concat", axis=1),
+             helper.make_node("Range", ["start", "count", "step"], ["positions"], name="/pos/Range"),
+             helper.make_node("Gather", ["seq", "positions"], ["y0"], name="gather", axis=1)]
+    constants = {"cls": values(1, [1, 1, 3]), "zero": np.array(0, dtype=np.int64),
+                 "axes0": int64s(0), "minus_one": int64s(-1), "start": np.array(0, dtype=np.int64),
+                 "count": np.array(3, dtype=np.int64), "step": np.array(1, dtype=np.int64)}
+    return graph_model(nodes, {"tokens": values(0, [2, 4, 3])}, constants, 17)
+
+
+def test_torchscript_shape_idioms_and_range_indices_fold_away():
+    """Every node named /cls/ or /pos/ is computable from constants once the tokens' shape is
+    static (the class token's Expand too while it is an initializer): all become
+    initializers, and Gather gets the constant indices its rule needs. With the class
+    token differentiated (an input then), its Expand stays and gets its gradient."""
+    make = _class_token_expanded_as_torchscript_exports_it
+    model = make()(TensorProto.FLOAT)
+    fold_constants(model)
+    assert [n.name for n in model.graph.node] == ["concat", "gather"]
+    assert constant_values(model.graph)["positions"].tolist() == [0, 1, 2]
+    check_vjp("folded Expand idiom and Range", make(), {"tokens": values(0, [2, 4, 3]),
+                                                        "cls": values(1, [1, 1, 3])},
+              ["tokens", "cls"], ["y0"])
+
+
 @pytest.mark.parametrize("weights", ["attached", "detached"])
 def test_folding_evaluates_no_weight_and_no_large_tensor(weights):
     model = _weight_shaped_reshape()(TensorProto.FLOAT)
