@@ -47,7 +47,7 @@ def test_batch_normalization_inference_matches_finite_differences_for_every_inpu
     stats = {"scale": values(1, [channels]), "B": values(2, [channels]),
              "mean": values(3, [channels]), "var": values(4, [channels], 0.5, 2)}
     check_node(f"rank {len(shape)}", "BatchNormalization", {"x": values(0, shape)}, stats,
-           opset=opset, wrt=["x", *stats], epsilon=1e-3)
+               opset=opset, wrt=["x", *stats], epsilon=1e-3)
 
 
 @OPSETS
@@ -66,8 +66,8 @@ AVERAGE_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
 @pytest.mark.parametrize("attrs", AVERAGE_POOLS, ids=["pad", "ceil", "global-like"])
 def test_average_pool_matches_finite_differences_with_and_without_count_include_pad(opset, include_pad, attrs):
     check_node(f"count_include_pad={include_pad}", "AveragePool",
-           {"x": values(0, [2, 3, 7, 7])}, opset=opset, count_include_pad=include_pad,
-           **attrs)
+               {"x": values(0, [2, 3, 7, 7])}, opset=opset, count_include_pad=include_pad,
+               **attrs)
 
 
 MAX_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
@@ -81,7 +81,7 @@ def test_max_pool_matches_finite_differences_before_and_after_scatter_add(opset,
     """Opsets 13-15 have no ScatterElements reduction: the rule routes through window
     cells instead (distinct values, so no ties and no kink within the step)."""
     check_node(f"opset {'< 16' if opset < 16 else '>= 16'}", "MaxPool",
-           {"x": distinct(opset, [2, 3, 7, 7])}, opset=opset, **attrs)
+               {"x": distinct(opset, [2, 3, 7, 7])}, opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("attrs", [
@@ -120,14 +120,14 @@ def test_conv_with_auto_pad_matches_finite_differences(opset, attrs):
     Runtime refuses SAME with dilations, so that form is not exercised)."""
     weights = {"W": values(1, [4, 2, 3, 2]), "B": values(2, [4])}
     check_node(attrs["auto_pad"], "Conv", {"x": values(0, [2, 2, 7, 6])}, weights,
-           opset=opset, wrt=["x", "W", "B"], **attrs)
+               opset=opset, wrt=["x", "W", "B"], **attrs)
 
 
 @pytest.mark.parametrize("include_pad", [0, 1])
 @pytest.mark.parametrize("attrs", SAME_PADS[:2], ids=["upper", "lower"])
 def test_average_pool_with_auto_pad_is_onnx_runtimes_jacobian(include_pad, attrs):
     node = one_node("AveragePool", ["x"], kernel_shape=[3, 2], count_include_pad=include_pad,
-                 **attrs)
+                    **attrs)
     _gradient_equals_ort_jacobian(node, {}, [1, 1, 7, 6], 13)
 
 
@@ -155,7 +155,7 @@ MATMUL_SHAPES = [([3], [3]), ([3], [3, 4]), ([2, 3], [3]), ([3], [2, 3, 4]), ([2
 def test_batched_and_one_dimensional_matmul_match_finite_differences(opset, shapes):
     form = "1-D operand" if 1 in (len(shapes[0]), len(shapes[1])) else "batched"
     check_node(form, "MatMul", {"A": values(0, shapes[0]), "B": values(1, shapes[1])},
-           opset=opset)
+               opset=opset)
 
 
 GEMM_C = {"no C": None, "C full": [3, 4], "C row": [4], "C column": [3, 1], "C [1]": [1],
@@ -175,7 +175,7 @@ def test_gemm_matches_finite_differences_in_every_attribute_combination(trans_a,
     if GEMM_C[c_kind] is not None:
         inputs["C"] = np.asarray(values(2, GEMM_C[c_kind]))
     check_node(f"transA={trans_a} transB={trans_b} {c_kind}", "Gemm", inputs,
-           transA=trans_a, transB=trans_b, **alpha_beta)
+               transA=trans_a, transB=trans_b, **alpha_beta)
 
 
 # ---- data movement ---------------------------------------------------------------------
@@ -198,7 +198,7 @@ def test_reshaping_ops_match_finite_differences(opset, op_type, attrs, constants
     form = " ".join([*(f"{k}={v}" for k, v in attrs.items()),
                      *(f"{k}={v.tolist()}" for k, v in constants.items())])
     check_node(form, op_type, {"x": x}, constants,
-           opset=opset, **attrs)
+               opset=opset, **attrs)
 
 
 @OPSETS
@@ -208,7 +208,7 @@ def test_concat_on_any_axis_matches_finite_differences(opset, axis):
     for i, shape in enumerate(shapes):
         shape[axis] = i + 1
     check_node(f"axis={axis}", "Concat", {f"x{i}": values(i, s) for i, s in enumerate(shapes)},
-           opset=opset, axis=axis)
+               opset=opset, axis=axis)
 
 
 @pytest.mark.parametrize("form,opset,constants,attrs", [
@@ -221,8 +221,8 @@ def test_concat_on_any_axis_matches_finite_differences(opset, axis):
 def test_every_split_form_matches_finite_differences(form, opset, constants, attrs, of):
     """An output without a cotangent contributes zeros."""
     check_node(form, "Split", {"x": values(0, [3, 7 if constants or "num_outputs" in attrs
-                                            else 8])},
-           constants, opset=opset, n_outputs=2, of=of, **attrs)
+                                                else 8])},
+               constants, opset=opset, n_outputs=2, of=of, **attrs)
 
 
 SLICES = [("negative starts/ends", int64s(-4, 1), int64s(-1, 99), None, None),
@@ -270,8 +270,8 @@ def test_pad_in_every_mode_and_on_axes_matches_finite_differences(mode, opset, p
         constants["axes"] = axes
         names += [""] * (3 - len(names)) + ["axes"]
     check_node(f"{mode} opset {opset}{' axes' if axes is not None else ''}", "Pad",
-           {"x": values(0, [3, 4, 5])}, constants, names, opset=opset, wrt=["x"],
-           mode=mode.split(",")[0])
+               {"x": values(0, [3, 4, 5])}, constants, names, opset=opset, wrt=["x"],
+               mode=mode.split(",")[0])
 
 
 # ---- Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Softmax --------------------------------
@@ -295,7 +295,7 @@ def test_clip_with_bounds_as_constants_inputs_or_absent_matches_finite_differenc
         names.pop()
     if bounds_are == "inputs" and present:
         check_node(f"{form}, bounds as inputs", "Clip", {"x": x, **present}, None, names,
-               opset=opset)
+                   opset=opset)
     else:
         check_node(form, "Clip", {"x": x}, present, names, opset=opset)
 
@@ -354,7 +354,7 @@ def test_sigmoid_and_tanh_match_finite_differences(opset, op_type):
 @pytest.mark.parametrize("attrs", [{}, {"axis": 0}, {"axis": -2}], ids=["default -1", "0", "-2"])
 def test_softmax_on_default_and_negative_axes_matches_finite_differences(opset, attrs):
     check_node(f"axis {attrs.get('axis', 'default')}", "Softmax", {"x": values(0, [2, 3, 4], -2, 2)},
-           opset=opset, **attrs)
+               opset=opset, **attrs)
 
 
 # ---- ReduceMean, ReduceSum ---------------------------------------------------------------
@@ -374,13 +374,13 @@ def test_reductions_with_axes_as_attribute_or_input_match_finite_differences(for
         attrs = {**attrs, "axes": axes}
     where = "input" if as_input else "attribute"
     check_node(f"{form}, axes {where}", op_type, {"x": values(0, [2, 3, 4, 5])}, constants,
-           opset=opset, **attrs)
+               opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("op_type", ["ReduceMean", "ReduceSum"])
 def test_reduction_with_no_axes_and_noop_flag_is_identity(op_type):
     check_node("noop_with_empty_axes", op_type, {"x": values(0, [2, 3])}, opset=18,
-           noop_with_empty_axes=1)
+               noop_with_empty_axes=1)
 
 
 # ---- Dropout, Constant -------------------------------------------------------------------
@@ -396,7 +396,7 @@ def test_dropout_in_inference_matches_finite_differences(opset, form, constants)
 def test_dropout_in_training_mode_is_refused():
     node = one_node("Dropout", ["x", "ratio", "training"])
     model = graph_model([node], {"x": values(0, [2, 2])},
-                   {"ratio": np.array(0.5), "training": np.array(True)})(TensorProto.FLOAT)
+                        {"ratio": np.array(0.5), "training": np.array(True)})(TensorProto.FLOAT)
     with pytest.raises(VJPError, match="Dropout_0: Dropout in training mode"):
         build_vjp(model, ["x"], ["y0"])
 
@@ -517,7 +517,7 @@ def _gradient_equals_ort_jacobian(node, constants, x_shape, opset, float32_const
     at most 16 float32 products of magnitude <= 4 here (error <= 16 * 4 * 2^-24 ~ 4e-6),
     while one cell or weight taken wrongly moves it by O(0.1 .. 1)."""
     model = graph_model([node], {"x": np.zeros(x_shape)}, constants, opset,
-                   float32_constants=float32_constants)(TensorProto.FLOAT)
+                        float32_constants=float32_constants)(TensorProto.FLOAT)
     forward = runner(model, double=False)
     size = int(np.prod(x_shape))
     columns = [forward({"x": np.eye(size, dtype=np.float32)[i].reshape(x_shape)})[0]
@@ -559,9 +559,9 @@ def test_dilated_average_pool_gradient_is_onnx_runtimes_jacobian(attrs):
 def test_resize_forms_without_a_rule_are_refused(attrs, message):
     node = one_node("Resize", ["x", "roi", "scales"], **attrs)
     model = graph_model([node], {"x": values(0, [1, 1, 4, 4])},
-                   {"roi": np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32),
+                        {"roi": np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32),
                     "scales": np.array([1, 1, 0.5, 0.5], np.float32)}, opset=19,
-                   float32_constants=("roi", "scales"))(TensorProto.FLOAT)
+                        float32_constants=("roi", "scales"))(TensorProto.FLOAT)
     with pytest.raises(VJPError, match=f"node Resize_0: .*{message}"):
         build_vjp(model, ["x"], ["y0"])
 
