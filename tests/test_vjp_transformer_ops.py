@@ -364,7 +364,8 @@ def _shape_computed_reshape(folded_shape: bool):
         return graph_model(nodes, {"x": values(0, [2, 3, 4])}, {"target": int64s(2, -1)}, 17)
     nodes = [helper.make_node("Shape", ["x"], ["shape"], name="/shape/Shape"),
              helper.make_node("Gather", ["shape", "zero"], ["batch"], name="/shape/Gather", axis=0),
-             helper.make_node("Unsqueeze", ["batch", "axes"], ["batch_1d"], name="/shape/Unsqueeze"),
+             helper.make_node("Unsqueeze", ["batch", "axes"], ["batch_1d"],
+                              name="/shape/Unsqueeze"),
              helper.make_node("Concat", ["batch_1d", "minus_one"], ["target"], name="/shape/Concat",
                               axis=0),
              helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
@@ -416,10 +417,12 @@ def _class_token_expanded_as_torchscript_exports_it():
                               value=numpy_helper.from_array(int64s(1))),
              helper.make_node("Mul", ["ones", "minus_one"], ["minus_ones"], name="/cls/Mul"),
              helper.make_node("Equal", ["wanted", "minus_ones"], ["keep"], name="/cls/Equal"),
-             helper.make_node("Where", ["keep", "ones", "wanted"], ["expand_to"], name="/cls/Where"),
+             helper.make_node("Where", ["keep", "ones", "wanted"], ["expand_to"],
+                              name="/cls/Where"),
              helper.make_node("Expand", ["cls", "expand_to"], ["cls_batch"], name="/cls/Expand"),
              helper.make_node("Concat", ["cls_batch", "tokens"], ["seq"], name="concat", axis=1),
-             helper.make_node("Range", ["start", "count", "step"], ["positions"], name="/pos/Range"),
+             helper.make_node("Range", ["start", "count", "step"], ["positions"],
+                              name="/pos/Range"),
              helper.make_node("Gather", ["seq", "positions"], ["y0"], name="gather", axis=1)]
     constants = {"cls": values(1, [1, 1, 3]), "zero": np.array(0, dtype=np.int64),
                  "axes0": int64s(0), "minus_one": int64s(-1), "start": np.array(0, dtype=np.int64),
@@ -491,7 +494,8 @@ def test_an_op_without_a_rule_is_one_line_naming_op_and_node():
 
 def test_an_op_of_another_domain_is_named_with_its_domain():
     nodes = [helper.make_node("FastGelu", ["x"], ["y0"], name="", domain="com.microsoft")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+    graph = helper.make_graph(nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
                               [helper.make_tensor_value_info("y0", TensorProto.FLOAT, [2])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid("com.microsoft", 1)])

@@ -47,7 +47,8 @@ def _small(type_proto: onnx.TypeProto) -> bool:
     return size < DETACH_MIN_VALUES if floating else size <= FOLD_MAX_INTEGER_VALUES
 
 
-def _static_shape_value(node: onnx.NodeProto, types: dict[str, onnx.TypeProto]) -> np.ndarray | None:
+def _static_shape_value(node: onnx.NodeProto,
+                        types: dict[str, onnx.TypeProto]) -> np.ndarray | None:
     """The value of Shape (with its start/end, opset 15) or Size of a statically shaped tensor."""
     if node.op_type not in ("Shape", "Size") or node.input[0] not in types:
         return None
@@ -102,7 +103,8 @@ def _run(nodes: list[onnx.NodeProto], sources: dict[str, np.ndarray],
     `sources` for every input they do not produce."""
     produced = {o for node in nodes for o in node.output if o}
     read = {i for node in nodes for i in node.input if i and i not in produced}
-    initializers = [numpy_helper.from_array(np.asarray(sources[name]), name) for name in sorted(read)]
+    initializers = [numpy_helper.from_array(np.asarray(sources[name]), name)
+                    for name in sorted(read)]
     outputs = sorted(produced)
     graph = helper.make_graph(nodes, "fold", [], [onnx.ValueInfoProto(name=o) for o in outputs],
                               initializers)
@@ -120,7 +122,7 @@ def _evaluate(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray],
     try:
         results = _run(nodes, sources, opset)
     except Exception as error:  # the reference evaluator raises many kinds
-        log.debug("vjp: folding node by node (%s)", str(error).splitlines()[0] if str(error) else error)
+        log.debug("vjp: folding node by node (%s)", type(error).__name__)
         results = {}
         for node in nodes:
             if all(i in sources or i in results for i in node.input if i):
@@ -143,7 +145,8 @@ def _replace_by_initializers(graph: onnx.GraphProto, folded: dict[str, np.ndarra
     del graph.node[:]
     graph.node.extend(kept)
     written = {o for node in replaced for o in node.output if o}
-    graph.initializer.extend(numpy_helper.from_array(folded[name], name) for name in sorted(written))
+    graph.initializer.extend(numpy_helper.from_array(folded[name], name)
+                             for name in sorted(written))
     return len(replaced)
 
 

@@ -147,7 +147,7 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
         ctx.node_name = node.name or node.output[0]
         rule = RULES.get(node.op_type)
         if rule is None or node.domain not in STANDARD_DOMAINS:
-            op = f"{node.domain}.{node.op_type}" if node.domain not in STANDARD_DOMAINS else node.op_type
+            op = node.op_type if node.domain in STANDARD_DOMAINS else f"{node.domain}.{node.op_type}"
             raise VJPError(f"no gradient rule for op {op} (node {ctx.node_name})")
         input_grads = rule(ctx, node, output_grads)
         input_grads = _one_per_input(node, input_grads)

@@ -3,9 +3,10 @@ support/numpy_conv.py's), a float64 runner for ONNX graphs, the finite-differenc
 the value generators the rule tests draw inputs from.
 
 ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
-GlobalAveragePool, LRN, HardSigmoid, HardSwish, Resize, Erf and Gelu (which it runs as Erf), so graphs holding those run in float64 on onnx's
-ReferenceEvaluator, with its ConvTranspose (wrong for group > 1), LRN (loops over the
-batch axis instead of channels), Erf and Gelu (round through float32), MaxPool (Indices wrong with pads) and AveragePool (divisor
+GlobalAveragePool, LRN, HardSigmoid, HardSwish, Resize, Erf and Gelu (which it runs as Erf),
+so graphs holding those run in float64 on onnx's ReferenceEvaluator, with its ConvTranspose
+(wrong for group > 1), LRN (loops over the batch axis instead of channels), Erf and Gelu
+(round through float32), MaxPool (Indices wrong with pads) and AveragePool (divisor
 wrong for ceil-mode windows past the input) replaced by the NumPy versions below (tests
 check them against ONNX Runtime in float32). Every graph is also run in float32 on ONNX
 Runtime and compared with the float64 result.

@@ -21,7 +21,9 @@ def gather(ctx, node, grads):
     axes). The adjoint adds each output slab's gradient into the slab of x it was read
     from: I flattened to m = I.size sources, the gradient reshaped so I's axes are one axis
     of length m, then the (m, size) one-hot matrix M[k, I[k]] = 1 along that axis (one
-    MatMul; a repeated index adds). A scalar I (x[:, 0]) removed the axis: Unsqueeze."""
+    MatMul; a repeated index adds). A scalar I (x[:, 0]) removed the axis: Unsqueeze.
+    The matrix holds m × size values: small for class tokens and position tables, not
+    meant for a word embedding's vocabulary."""
     g, x = grads[0], node.input[0]
     rank = ctx.rank(x)
     axis = attributes(node).get("axis", 0) % rank
