@@ -46,12 +46,18 @@ class UniqueNames:
 
     def __init__(self, taken: Iterable[str] = ()):
         self._taken = set(taken)
+        self._last_count: dict[str, int] = {}  # per stem, the count of its last fresh name
 
     def fresh(self, stem: str) -> str:
-        name, count = stem, 1
+        """The first free name of `stem`, `stem_2`, ... (the search resumes where the stem's
+        last one ended: names are never freed, so the result is the same, in constant time
+        instead of a scan over every earlier name of a stem used thousands of times)."""
+        count = self._last_count.get(stem, 1)
+        name = stem if count == 1 else f"{stem}_{count}"
         while name in self._taken:
             count += 1
             name = f"{stem}_{count}"
+        self._last_count[stem] = count
         self._taken.add(name)
         return name
 
@@ -145,10 +151,11 @@ def is_detached(tensor: onnx.TensorProto) -> bool:
 
 
 def constant_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    """The values of the graph's constants: its initializers (not the detached weights) and
-    the outputs of its Constant nodes."""
+    """The values of the graph's constants: its initializers (not the detached weights, nor
+    any other whose data lives in an external file, which is never read from here) and the
+    outputs of its Constant nodes."""
     values = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer
-              if not is_detached(tensor)}
+              if tensor.data_location != TensorProto.EXTERNAL}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute:
             value = helper.get_attribute_value(node.attribute[0])

@@ -1,5 +1,5 @@
 """The helpers every part of the project shares, defined once (issue 20 item 3): the relative
-error (one argument order), the file hashes, the numeric stack."""
+error (one argument order), the file hashes, the numeric stack, unique names."""
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 
 from common.hashing import file_digests, file_sha256
+from common.onnx_graph import UniqueNames
 from common.numerics import relative_error
 from reproduce.run.stack import versions
 
@@ -39,3 +40,12 @@ def test_the_numeric_stack_names_the_libraries_a_runs_bits_depend_on():
     stack = versions()
     assert set(stack) == {"python", "numpy", "onnx", "onnxruntime"}
     assert stack["onnxruntime"] == onnxruntime.__version__ and stack["numpy"] == np.__version__
+
+
+def test_unique_names_skip_taken_names_and_resume_per_stem():
+    """`stem`, then `stem_2`, `stem_3`, ... skipping names taken before or meanwhile, each
+    stem counted on its own (the search resumes where the stem's last name ended)."""
+    names = UniqueNames({"a", "a_3"})
+    assert [names.fresh("a") for _ in range(3)] == ["a_2", "a_4", "a_5"]
+    assert names.fresh("b") == "b"
+    assert names.fresh("a_6") == "a_6" and names.fresh("a") == "a_7"

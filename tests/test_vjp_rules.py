@@ -13,15 +13,12 @@ from onnx import TensorProto, helper
 from converters.vjp.transform import build_vjp
 from support.numpy_conv import conv_out_size
 from support.vjp_check import (away_from_zero, caffe_max_pool_backward, check_vjp, distinct,
-                               report_measured, runner, single_node_model, values)
+                               runner, single_node_model, values)
 
 FEW = settings(max_examples=25, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def print_measured_errors():
-    yield
-    print("\nlargest errors per rule (relative to max(1, |grad|max)):\n" + report_measured())
+pytestmark = pytest.mark.usefixtures("print_measured_errors")
 
 
 def _check_single(rule, op_type, inputs, attrs=None, constants=None, wrt=None, n_outputs=1,

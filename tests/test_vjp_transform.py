@@ -158,12 +158,34 @@ def test_cli_writes_a_runnable_vjp_model(tmp_path):
     assert "wrote" in result.stdout
 
 
-@pytest.mark.parametrize("case", ["missing", "truncated", "unknown wrt", "no rule"])
+def _save_with_external_weights(path) -> None:
+    """The two-branch model as torch.onnx.export(dynamo=True) saves one: W in NET.onnx.data."""
+    onnx.save_model(_two_branch_model(), path, save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=f"{path.name}.data", size_threshold=0)
+
+
+def test_cli_reads_weights_kept_in_an_external_file_beside_the_model(tmp_path):
+    _save_with_external_weights(tmp_path / "net.onnx")
+    (tmp_path / "out").mkdir()  # elsewhere: the written model holds the weights itself
+    result = _cli(tmp_path / "net.onnx", "-o", tmp_path / "out" / "net_vjp.onnx", "--wrt", "a",
+                  "--of", "y")
+    assert result.returncode == 0, result.stderr
+    model = onnx.load(tmp_path / "out" / "net_vjp.onnx")
+    w = next(t for t in model.graph.initializer if t.name == "W")
+    np.testing.assert_array_equal(numpy_helper.to_array(w),
+                                  np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "unknown wrt", "no rule",
+                                  "external weights missing"])
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, case):
     source = tmp_path / "net.onnx"
     data = _two_branch_model().SerializeToString()
     if case == "truncated":
         source.write_bytes(data[:len(data) // 2])
+    elif case == "external weights missing":
+        _save_with_external_weights(source)
+        (tmp_path / "net.onnx.data").unlink()
     elif case != "missing":
         source.write_bytes(data)
     wrt, of = {"unknown wrt": ("zzz", "y"), "no rule": ("b", "z")}.get(case, ("a", "y"))
@@ -175,3 +197,16 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, case):
     assert "Traceback" not in result.stderr
     assert not target.exists() and list(tmp_path.iterdir()) == ([source] if case != "missing"
                                                                 else [])
+
+
+def test_a_constant_weight_gets_no_gradient_nodes():
+    """A depthwise Conv (group 8) differentiated for x only: no per-group weight correlation
+    (Split, Slice) is built, which for ConvNeXt's and MaxViT's depthwise convolutions was
+    tens of thousands of nodes and a minute of build_vjp; with W in wrt they are there."""
+    w = np.linspace(-1, 1, 8 * 9).reshape(8, 1, 3, 3)
+    nodes = [helper.make_node("Conv", ["x", "W"], ["y"], name="depthwise", group=8,
+                              pads=[1, 1, 1, 1])]
+    model = _model(nodes, [("x", [1, 8, 5, 5])], ["y"], [("W", w)])
+    for wrt, split_nodes in ((["x"], 0), (["x", "W"], 2)):
+        vjp = build_vjp(model, wrt, ["y"])
+        assert sum(n.op_type == "Split" for n in vjp.graph.node) == split_nodes

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import onnx
+from onnx.external_data_helper import load_external_data_for_model
 from google.protobuf.message import DecodeError
 
 from converters.caffe.files import read_bytes
@@ -21,10 +23,18 @@ input. Standard ONNX domain only (runs on ONNX Runtime CPU/CUDA and other runtim
 
 
 def _load(path: str) -> onnx.ModelProto:
+    """The model with its weights, those in external files beside it included (what
+    torch.onnx.export with dynamo=True writes: NET.onnx and NET.onnx.data)."""
     try:
-        return onnx.load_model_from_string(read_bytes(path, "ONNX model"))
+        model = onnx.load_model_from_string(read_bytes(path, "ONNX model"))
     except (DecodeError, RuntimeError, ValueError):
         raise VJPError(f"{path}: not a readable ONNX model (truncated or not ONNX)") from None
+    try:
+        load_external_data_for_model(model, str(Path(path).parent))
+    except (OSError, ValueError, onnx.checker.ValidationError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise VJPError(f"{path}: its external weight data cannot be read ({reason})") from None
+    return model
 
 
 def run(args: argparse.Namespace) -> int:

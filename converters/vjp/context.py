@@ -34,10 +34,12 @@ class GradContext:
     """
 
     def __init__(self, types: dict[str, onnx.TypeProto], constants: dict[str, np.ndarray],
-                 taken_names: Iterable[str], opset: int) -> None:
+                 taken_names: Iterable[str], opset: int,
+                 differentiated: set[str] | None = None) -> None:
         self.types = types
         self.constants = constants
         self.opset = opset
+        self.differentiated = differentiated  # tensors depending on wrt; None: all of them
         self.graph = GraphBuilder(taken_names)  # the backward nodes and their constants
         self._shape_nodes: dict[str, str] = {}
         self.node_name = "vjp"
@@ -90,6 +92,12 @@ class GradContext:
 
     def np_dtype(self, name: str) -> np.dtype:
         return np_dtype(self.elem_type(name))
+
+    def wants(self, name: str) -> bool:
+        """Whether the walker uses a gradient for forward tensor `name` (it depends on a wrt
+        input): a rule may skip the costly gradient of an input it does not want (a
+        constant weight), returning None for it."""
+        return self.differentiated is None or name in self.differentiated
 
     def constant_value(self, name: str) -> np.ndarray | None:
         """Value of an initializer or Constant output; None when computed at run time (or a

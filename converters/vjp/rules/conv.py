@@ -132,10 +132,17 @@ def conv(ctx, node, grads):
     window = window_of(node, _kernel(ctx, node), _spatial_sizes(ctx, x))
     group = attributes(node).get("group", 1)
     grad_x = transpose_to_size(ctx, g, w, window, _spatial_sizes(ctx, x),
-                               _spatial_sizes(ctx, y), group)
-    result = [grad_x, _weight_grad(ctx, x, g, window, group, x, y)]
+                               _spatial_sizes(ctx, y), group) if ctx.wants(x) else None
+    return [grad_x, *_parameter_grads(ctx, node, g,
+                                      lambda: _weight_grad(ctx, x, g, window, group, x, y))]
+
+
+def _parameter_grads(ctx, node, g: str, weight_grad) -> list[str | None]:
+    """The weight's gradient (`weight_grad()`, one correlation per group: thousands of nodes
+    for a depthwise Conv) and the bias's, each only when the walker wants it."""
+    result = [weight_grad() if ctx.wants(node.input[1]) else None]
     if len(node.input) > 2 and node.input[2]:
-        result.append(_bias_grad(ctx, g, y))
+        result.append(_bias_grad(ctx, g, node.output[0]) if ctx.wants(node.input[2]) else None)
     return result
 
 
@@ -151,8 +158,6 @@ def conv_transpose(ctx, node, grads):
     window = window_of(node, _kernel(ctx, node))
     group = attrs.get("group", 1)
     grad_x = ctx.emit("Conv", [g, w], strides=window.strides, pads=window.pads,
-                      dilations=window.dilations, group=group)
-    result = [grad_x, _weight_grad(ctx, g, x, window, group, y, x)]
-    if len(node.input) > 2 and node.input[2]:
-        result.append(_bias_grad(ctx, g, y))
-    return result
+                      dilations=window.dilations, group=group) if ctx.wants(x) else None
+    return [grad_x, *_parameter_grads(ctx, node, g,
+                                      lambda: _weight_grad(ctx, g, x, window, group, y, x))]
