@@ -174,6 +174,27 @@ def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelPro
     return model
 
 
+def external_data_files(path: str | Path) -> list[Path]:
+    """The files holding a model's external data (resolved from the model's folder), in the
+    order the initializers name them; [] for a self-contained model."""
+    path = Path(path)
+    model = onnx.load(str(path), load_external_data=False)
+    files: dict[Path, None] = {}
+    for tensor in model.graph.initializer:
+        if tensor.data_location == TensorProto.EXTERNAL:
+            location = next(entry.value for entry in tensor.external_data if entry.key == "location")
+            files[path.parent / location] = None
+    return list(files)
+
+
+def self_contained_bytes(path: str | Path) -> bytes:
+    """The model file's bytes, or for a model with external data the model with its weights
+    embedded (for copying it where its data file is not: a Ray worker's host)."""
+    if not external_data_files(path):
+        return Path(path).read_bytes()
+    return onnx.load(str(path)).SerializeToString()
+
+
 def lifted_net(model: onnx.ModelProto, opset: int, path: str | Path,
                flag: str = "--net_onnx") -> onnx.ModelProto:
     """The user's model lifted to `opset` (≥ its own; common.onnx_graph.lifted); a UserError
