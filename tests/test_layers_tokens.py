@@ -82,6 +82,16 @@ def test_token_on_a_caffe_net_is_one_line_exit_2(capsys):
     assert status == 2 and not rows and "--token" in err and "\n" not in err.strip()
 
 
+def test_token_without_net_onnx_is_one_line_exit_2(tmp_path, capsys):
+    assert act_max("--token", "1", "--act_layer", "fc8", "--unit", "0", *GENERATOR,
+                   "--net_definition", str(DEMO / "classifier.prototxt"),
+                   "--net_weights", str(DEMO / "classifier.caffemodel"),
+                   "--output_dir", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--token 1" in err and "--net_onnx" in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def _act_max_acts(model, tmp_path, tag: str, *flags: str) -> dict[int, dict]:
     out = tmp_path / tag
     assert act_max("--net_onnx", str(model), "--act_layer", "mixed", "--units", "1", "4",
