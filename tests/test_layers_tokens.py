@@ -55,12 +55,17 @@ def test_layers_reads_both_token_layouts_and_skips_constants(layout, shape, mode
     status, rows, _ = layers(capsys, str(models[layout]))
     assert status == 0
     by_name = {row[0]: row for row in rows}
-    assert list(by_name) == ["patches", "rows", *TOKEN_TENSORS, "pooled", "logits"]  # no scale
+    assert list(by_name) == ["patches", "rows", "tokens", "mixed", "merged", "scaled", "act",
+                             "pooled", "logits"]  # no scale: a constant
     for name in TOKEN_TENSORS:
         assert by_name[name] == [name, shape, str(TOKEN_CHANNELS),
                                  f"channel, mean of {TOKENS} tokens", "yes"]
     assert by_name["patches"] == ["patches", "1x6x4x4", "6", "channel at --xy (4x4)", "yes"]
     assert by_name["logits"] == ["logits", "1x5", "5", "flat index", "yes"]
+    merged = by_name["merged"]  # 1x16x6 at batch 1, but 1x32x6 at batch 2
+    assert merged[:4] == ["merged", f"1x{TOKENS}x{TOKEN_CHANNELS}", str(TOKEN_CHANNELS),
+                          f"channel, mean of {TOKENS} tokens"]
+    assert merged[4].startswith("no: ") and "no axis of its own is the batch" in merged[4]
 
 
 def test_layers_with_token_says_which_tensors_accept_it(models, capsys):
@@ -121,6 +126,8 @@ def test_act_max_on_tokens_is_the_token_mean_or_the_chosen_token(token, models, 
     (("--act_layer", "act", "--unit", "0", "--token", str(TOKENS)), ("--token", "0-15")),
     (("--act_layer", "logits", "--unit", "0", "--token", "0"), ("--token", "not a token layout")),
     (("--act_layer", "act", "--unit", str(TOKEN_CHANNELS)), ("--unit", f"{TOKEN_CHANNELS} channels")),
+    (("--act_layer", "merged", "--unit", "0"), ("--act_layer merged", "no axis of its own")),
+    (("--act_layer", "merged", "--units", "0", "1"), ("--act_layer merged", "1x32x6", "batch of 2")),
 ])
 def test_bad_token_or_unit_is_one_line_exit_2(flags, words, models, tmp_path, capsys):
     assert act_max("--net_onnx", str(models["btc"]), *flags, "--no_cache", *GENERATOR,

@@ -37,6 +37,7 @@ from onnx import TensorProto, helper
 from common.errors import UserError
 from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
                                inferred_types, lifted, names_in, opset_of, standard_opset)
+from reproduce.step.act_layer import ActLayer, check_batch_axis
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
@@ -286,6 +287,31 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
     return fixed, size
 
 
+def batch_axes(model: onnx.ModelProto, input_name: str, size: tuple[int, int] | None,
+               path: str | Path, batch: int,
+               types: dict[str, onnx.TypeProto] | None = None) -> dict[str, int | None]:
+    """Each tensor's batch axis, measured: the one axis whose size goes from `batch` to
+    `batch` + 1 when the image input's batch does (shapes inferred at both batch sizes; `types`:
+    those at `batch`, when already inferred); None when its shape changes otherwise (an axis
+    that mixes the batch with another dimension, as merged attention heads do). A tensor whose
+    shape does not change at all (a model traced at one batch size keeps it in its Reshape
+    targets) is left out: its batch axis cannot be measured. `model` is the loaded model (its
+    input not yet fixed)."""
+    if types is None:
+        types = inferred_types(with_fixed_input(model, input_name, batch, size, path)[0])
+    more = inferred_types(with_fixed_input(model, input_name, batch + 1, size, path)[0])
+    axes: dict[str, int | None] = {}
+    for name, type_proto in types.items():
+        shape, grown = fixed_dims(type_proto), fixed_dims(more[name]) if name in more else None
+        if shape is None or grown is None or len(shape) != len(grown):
+            continue
+        changed = [axis for axis, (a, b) in enumerate(zip(shape, grown)) if a != b]
+        if changed:
+            axes[name] = (changed[0] if len(changed) == 1 and shape[changed[0]] == batch
+                          and grown[changed[0]] == batch + 1 else None)
+    return axes
+
+
 # ops whose output depends on their input's shape only, never on its values
 SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
 
@@ -434,8 +460,15 @@ def onnx_net_vjp(net: OnnxNet, model: onnx.ModelProto, *, act_layer: str, batch:
     `generated`: the generator's image size (H, W), which the crop must fit in (`crop_side`)."""
     from converters.vjp.transform import build_vjp
     crop = crop_side(net.crop, generated or (RELEASE_CROP, RELEASE_CROP))
-    model, input_name, size = prepared_net(net, model, batch)
+    loaded = model
+    model, input_name, size = prepared_net(net, loaded, batch)
     model = cut_at(model, act_layer, net.path)
+    shape = fixed_dims(model.graph.output[0].type)
+    act = ActLayer.of_tensor(act_layer, shape, batch=batch, token=net.token)
+    if len(shape) == 3:  # a token layout: its batch axis, measured at two batch sizes
+        measured = batch_axes(loaded, input_name, net.adapter.size, net.path, batch)
+        if act_layer in measured:
+            check_batch_axis(act, measured[act_layer])
     if act_layer not in depending_on(model, input_name):
         raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
                         f"of {net.path}")
