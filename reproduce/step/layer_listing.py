@@ -111,8 +111,8 @@ def onnx_candidates(path: str | Path, input_name: str | None = None,
     from onnx import TensorProto
 
     from common.onnx_graph import detach_weights, fixed_dims, inferred_types
-    from reproduce.step.onnx_net import (batch_axes, depending_on, image_input, load_onnx_model,
-                                         with_fixed_input)
+    from reproduce.step.onnx_loading import load_onnx_model
+    from reproduce.step.onnx_net import batch_axes, depending_on, image_input, with_fixed_input
     loaded, _ = detach_weights(load_onnx_model(path, flag="NET"))
     value = image_input(loaded, input_name, path)
     model, _ = with_fixed_input(loaded, value.name, 1, size, path)

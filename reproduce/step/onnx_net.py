@@ -36,18 +36,15 @@ from onnx import TensorProto, helper
 
 from common.errors import UserError
 from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
-                               inferred_types, lifted, names_in, opset_of, standard_opset)
+                               inferred_types, names_in)
 from reproduce.step.act_layer import ActLayer, check_batch_axis
+from reproduce.step.onnx_loading import first_line, load_onnx_model
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 CAFFE_MEAN_RGB = tuple(reversed(CAFFE_MEAN_BGR))
 ADAPTER_PREFIX = "dgn_am_adapter/"
-# The opsets a user's model may have: from MIN_OPSET (the VJP transform's floor) to the newest
-# this onnx knows. The step graph is built at the higher of the model's and the generator's
-# opset; the lower one is lifted to it (common.onnx_graph.lifted), never lowered.
-MIN_OPSET = 13
 
 
 @dataclass(frozen=True)
@@ -143,79 +140,7 @@ def crop_side(crop: int | None, generated: tuple[int, int]) -> int:
     return crop
 
 
-# ---------------------------------------------------------------------------- loading
-
-def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelProto:
-    """The checked model at its own opset (one below MIN_OPSET is lifted to it), external data
-    read from the model's folder whatever the working directory; a UserError naming the flag
-    and file when it is missing, not an ONNX model, fails onnx's checker, or has an opset
-    this onnx does not know."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{flag} {path}: file not found")
-    try:  # external data: relative to the model's folder (onnx.load's base directory)
-        model = onnx.load(str(path))
-    except Exception as error:  # protobuf's DecodeError, onnx's external-data errors, ...
-        raise UserError(f"{flag} {path}: not an ONNX model ({_first_line(error)})") from None
-    if not model.graph.node:
-        raise UserError(f"{flag} {path}: not an ONNX model (no graph nodes)")
-    try:  # the path form: it follows external data and takes models over 2 GB
-        onnx.checker.check_model(str(path))
-    except (onnx.checker.ValidationError, ValueError) as error:
-        raise UserError(f"{flag} {path}: not a valid ONNX model ({_first_line(error)})") from None
-    opset = standard_opset(model)
-    if opset is None:
-        raise UserError(f"{flag} {path}: the model imports no standard ONNX opset")
-    newest = onnx.defs.onnx_opset_version()
-    if opset > newest:
-        raise UserError(f"{flag} {path}: opset {opset} is newer than this onnx {onnx.__version__} "
-                        f"knows (opsets {MIN_OPSET}-{newest}); upgrade onnx or export at {newest}")
-    if opset < MIN_OPSET:
-        model = lifted_net(model, MIN_OPSET, path, flag)
-    return model
-
-
-def external_data_files(path: str | Path) -> list[Path]:
-    """The files holding a model's external data (resolved from the model's folder), in the
-    order the initializers name them; [] for a self-contained model."""
-    path = Path(path)
-    model = onnx.load(str(path), load_external_data=False)
-    files: dict[Path, None] = {}
-    for tensor in model.graph.initializer:
-        if tensor.data_location == TensorProto.EXTERNAL:
-            location = next(entry.value for entry in tensor.external_data if entry.key == "location")
-            files[path.parent / location] = None
-    return list(files)
-
-
-def self_contained_bytes(path: str | Path) -> bytes:
-    """The model file's bytes, or for a model with external data the model with its weights
-    embedded (for copying it where its data file is not: a Ray worker's host)."""
-    if not external_data_files(path):
-        return Path(path).read_bytes()
-    return onnx.load(str(path)).SerializeToString()
-
-
-def lifted_net(model: onnx.ModelProto, opset: int, path: str | Path,
-               flag: str = "--net_onnx") -> onnx.ModelProto:
-    """The user's model lifted to `opset` (≥ its own; common.onnx_graph.lifted); a UserError
-    naming the flag and file when onnx's version converter cannot."""
-    try:
-        return lifted(model, opset)
-    except Exception as error:
-        raise UserError(f"{flag} {path}: opset {opset_of(model)} could not be lifted to opset "
-                        f"{opset} ({_first_line(error)})") from None
-
-
-def step_opset(*models: onnx.ModelProto) -> int:
-    """The step graph's opset: the highest of its parts' (each part is lifted to it)."""
-    return max(opset_of(model) for model in models)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
+# ---------------------------------------------------------------------------- the image input
 
 def image_input(model: onnx.ModelProto, name: str | None, path: str | Path) -> onnx.ValueInfoProto:
     """The net's image input: named by --net_input, or the only data input; it must be a
@@ -278,7 +203,7 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
         fixed = onnx.shape_inference.infer_shapes(fixed, strict_mode=True, data_prop=True)
     except Exception as error:
         raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
-                        f"({_first_line(error)})") from None
+                        f"({first_line(error)})") from None
     for value in fixed.graph.value_info:
         shape = fixed_dims(value.type)
         if shape is not None and min(shape, default=1) < 1:

@@ -25,7 +25,7 @@ from common.atomic import atomic_write_bytes
 from common.errors import UserError
 from reproduce.run.job import StepModels
 from reproduce.step.graph import CodeMode
-from reproduce.step.onnx_net import external_data_files, self_contained_bytes
+from reproduce.step.onnx_loading import external_data_files, self_contained_bytes
 from reproduce.sweep.batch import BatchOutput, run_batch
 from reproduce.sweep.plan import Batch
 from reproduce.sweep.setup import RunSetup, file_sha256

@@ -22,7 +22,8 @@ from common import hashing
 from common.errors import UserError
 from reproduce.run.job import NetFiles
 from reproduce.step.graph import CodeMode
-from reproduce.step.onnx_net import CAFFE_MEAN_RGB, RELEASE_CROP, OnnxNet, external_data_files
+from reproduce.step.onnx_loading import external_data_files
+from reproduce.step.onnx_net import CAFFE_MEAN_RGB, RELEASE_CROP, OnnxNet
 from reproduce.sweep.plan import Fixed
 
 CAFFE_ROLES = ("generator_definition", "generator_weights", "net_definition", "net_weights")
