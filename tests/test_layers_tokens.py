@@ -156,3 +156,24 @@ def test_a_wrong_crop_names_the_valid_range(crop, models, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert f"--crop_size {crop}" in err and "1-64" in err and "\n" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_step_graph_cache_keys_on_the_token(models, tmp_path, monkeypatch):
+    """Mean and token 3 are different graphs in different entries; a rebuild is a cache hit
+    with the same graph and the same StepShapes (token included)."""
+    from reproduce.run.job import NetFiles, build_step_model
+    from reproduce.step.graph import CodeMode
+    from reproduce.step.onnx_net import OnnxNet
+    monkeypatch.setenv("DGN_AM_CACHE", str(tmp_path / "cache"))
+
+    def build(token):
+        nets = NetFiles(*GENERATOR[1::2], "", "", net_onnx=OnnxNet(str(models["tbc"]), token=token))
+        return build_step_model(nets, "mixed", 2, CodeMode.NONE)
+    mean, third = build(None), build(3)
+    entries = sorted((tmp_path / "cache").rglob("*.onnx"))
+    assert len(entries) == 2 and (mean.shapes.act.token, third.shapes.act.token) == (None, 3)
+    assert mean.shapes.act.batch_axis == third.shapes.act.batch_axis == 1  # [T, 2, C]
+    again = build(3)
+    assert sorted((tmp_path / "cache").rglob("*.onnx")) == entries
+    assert again.shapes == third.shapes
+    assert again.model.SerializeToString() == third.model.SerializeToString()

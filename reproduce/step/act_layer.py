@@ -12,6 +12,11 @@ channels, batch first ([B, T, C], `batch_axis` 0) or sequence first ([T, B, C], 
 1; the batch axis is the one whose size is the batch, the first when both are). `--unit` is a
 channel c; the activation is the mean over the tokens of channel c (the default), or the value
 of channel c at token `--token K`. Caffe nets have no rank-3 blobs, so their rule is unchanged.
+
+A tensor whose batch axis does not hold the batch (at batch B its size is not B: attention
+heads or tokens merged with the batch, a model exported for one sample) has no unit rule and
+is refused; for ONNX models the axis is also measured at two batch sizes
+(reproduce.step.onnx_net.batch_axes, `check_batch_axis`).
 """
 from __future__ import annotations
 
