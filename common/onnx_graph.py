@@ -46,19 +46,19 @@ class UniqueNames:
 
     def __init__(self, taken: Iterable[str] = ()):
         self._taken = set(taken)
-        self._last_count: dict[str, int] = {}  # per stem, the count of its last fresh name
+        # the last count handed out per stem: names are only ever added, so the first free
+        # `stem_N` is never below it, and the search resumes there (linear, not quadratic,
+        # in the number of names sharing a stem; the names are the same)
+        self._counts: dict[str, int] = {}
 
     def fresh(self, stem: str) -> str:
-        """The first free name of `stem`, `stem_2`, ... (the search resumes where the stem's
-        last one ended: names are never freed, so the result is the same, in constant time
-        instead of a scan over every earlier name of a stem used thousands of times)."""
-        count = self._last_count.get(stem, 1)
+        count = self._counts.get(stem, 1)
         name = stem if count == 1 else f"{stem}_{count}"
         while name in self._taken:
             count += 1
             name = f"{stem}_{count}"
-        self._last_count[stem] = count
         self._taken.add(name)
+        self._counts[stem] = count
         return name
 
 
@@ -87,6 +87,20 @@ def opset_of(model: onnx.ModelProto) -> int:
     if opset is None:
         raise ValueError("model imports no standard ONNX opset")
     return opset
+
+
+def lifted(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """The model at standard opset `opset`, never below its own: itself when already there,
+    else onnx's version converter upward (a lossless direction; run it on a weight-free
+    graph). ValueError when `opset` is below the model's; the converter's own error when it
+    cannot convert."""
+    own = opset_of(model)
+    if opset < own:
+        raise ValueError(f"the model's opset {own} would be lowered to {opset}")
+    if opset == own:
+        return model
+    from onnx import version_converter
+    return version_converter.convert_version(model, opset)
 
 
 def np_dtype(elem_type: int) -> np.dtype:

@@ -5,10 +5,8 @@ import argparse
 from pathlib import Path
 
 import onnx
-from onnx.external_data_helper import load_external_data_for_model
 from google.protobuf.message import DecodeError
 
-from converters.caffe.files import read_bytes
 from converters.model_output import write_model_or_report
 from converters.vjp.context import VJPError
 from converters.vjp.transform import build_vjp
@@ -18,23 +16,27 @@ Writes one ONNX model computing the forward outputs named by --of and the vector
 product: its inputs are NET's inputs plus OUTPUT_grad (the cotangent, shaped like OUTPUT)
 for each --of; its outputs are the --of values plus INPUT_grad for each --wrt. The backward
 reuses the forward tensors of the same graph; an initializer named by --wrt becomes an
-input. Standard ONNX domain only (runs on ONNX Runtime CPU/CUDA and other runtimes).
+input. Standard ONNX domain only (runs on ONNX Runtime CPU/CUDA and other runtimes). NET's
+external data (a `.onnx.data` file) is read from NET's folder; the written model embeds its
+weights, or, from 2 GiB on, writes them to `NET_vjp.onnx.data` beside it.
 """
 
 
 def _load(path: str) -> onnx.ModelProto:
-    """The model with its weights, those in external files beside it included (what
-    torch.onnx.export with dynamo=True writes: NET.onnx and NET.onnx.data)."""
+    """The model with its external data (relative to the model's folder, whatever the working
+    directory); one VJPError line for a missing, unreadable or truncated file or data file."""
+    if not Path(path).is_file():
+        raise VJPError(f"{path}: ONNX model file not found")
     try:
-        model = onnx.load_model_from_string(read_bytes(path, "ONNX model"))
+        return onnx.load(path)
     except (DecodeError, RuntimeError, ValueError):
         raise VJPError(f"{path}: not a readable ONNX model (truncated or not ONNX)") from None
-    try:
-        load_external_data_for_model(model, str(Path(path).parent))
-    except (OSError, ValueError, onnx.checker.ValidationError) as error:
+    except OSError as error:  # its external data file missing or unreadable
+        raise VJPError(f"{path}: its external data cannot be read ({error.strerror or error}: "
+                       f"{error.filename or ''})") from None
+    except onnx.checker.ValidationError as error:  # a data location outside the model's folder
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise VJPError(f"{path}: its external weight data cannot be read ({reason})") from None
-    return model
+        raise VJPError(f"{path}: its external data cannot be read ({reason})") from None
 
 
 def run(args: argparse.Namespace) -> int:

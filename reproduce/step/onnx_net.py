@@ -36,17 +36,15 @@ from onnx import TensorProto, helper
 
 from common.errors import UserError
 from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
-                               inferred_types, names_in, standard_opset)
-from converters.caffe.to_onnx import OPSET as CAFFE_OPSET
+                               inferred_types, names_in)
+from reproduce.step.act_layer import ActLayer, check_batch_axis
+from reproduce.step.onnx_loading import first_line, load_onnx_model
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 CAFFE_MEAN_RGB = tuple(reversed(CAFFE_MEAN_BGR))
 ADAPTER_PREFIX = "dgn_am_adapter/"
-# The step graph declares one opset, the Caffe converter's (the generator's graph); a user's
-# model at another opset is converted to it with onnx's version converter (same semantics).
-STEP_OPSET = CAFFE_OPSET
 
 
 @dataclass(frozen=True)
@@ -110,51 +108,39 @@ def _triple(values: Sequence[float], flag: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
+# the release's crop of the fc6 generator's 256×256 image (docs/method.md, "One run", step 3)
+RELEASE_CROP = 227
+
+
 @dataclass(frozen=True)
 class OnnxNet:
     """A user's ONNX classifier with its input name (None: its only data input), the input
-    adapter and the side of the generator's centre crop the adapter receives."""
+    adapter, the side of the generator's centre crop the adapter receives (None: `crop_side`'s
+    default) and, for a token-layout act layer, the token (None: the mean over the tokens;
+    reproduce.step.act_layer)."""
 
     path: str
     input_name: str | None = None
     adapter: InputAdapter = InputAdapter()
-    crop: int = 227
+    crop: int | None = None
+    token: int | None = None
 
 
-# ---------------------------------------------------------------------------- loading
-
-def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelProto:
-    """The checked model at opset STEP_OPSET; a UserError naming the flag and file when it is
-    missing, not an ONNX model, fails onnx's checker, or cannot be converted to that opset."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{flag} {path}: file not found")
-    try:
-        model = onnx.load(str(path))
-    except Exception as error:  # protobuf's DecodeError, onnx's external-data errors, ...
-        raise UserError(f"{flag} {path}: not an ONNX model ({_first_line(error)})") from None
-    if not model.graph.node:
-        raise UserError(f"{flag} {path}: not an ONNX model (no graph nodes)")
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as error:
-        raise UserError(f"{flag} {path}: not a valid ONNX model ({_first_line(error)})") from None
-    opset = standard_opset(model)
-    if opset is None:
-        raise UserError(f"{flag} {path}: the model imports no standard ONNX opset")
-    if opset != STEP_OPSET:
-        try:
-            model = onnx.version_converter.convert_version(model, STEP_OPSET)
-        except Exception as error:
-            raise UserError(f"{flag} {path}: opset {opset} could not be converted to the step "
-                            f"graph's opset {STEP_OPSET} ({_first_line(error)})") from None
-    return model
+def crop_side(crop: int | None, generated: tuple[int, int]) -> int:
+    """The crop's side for a generator image of `generated` (H, W): `crop` when it fits, by
+    default the release's 227 or the largest that fits (the image's shorter side); a
+    UserError naming the valid range otherwise."""
+    largest = min(generated)
+    default = min(RELEASE_CROP, largest)
+    if crop is None:
+        return default
+    if not 1 <= crop <= largest:
+        raise UserError(f"--crop_size {crop}: must be 1-{largest} for the generator's "
+                        f"{generated[0]}×{generated[1]} image (default {default})")
+    return crop
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
+# ---------------------------------------------------------------------------- the image input
 
 def image_input(model: onnx.ModelProto, name: str | None, path: str | Path) -> onnx.ValueInfoProto:
     """The net's image input: named by --net_input, or the only data input; it must be a
@@ -217,7 +203,7 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
         fixed = onnx.shape_inference.infer_shapes(fixed, strict_mode=True, data_prop=True)
     except Exception as error:
         raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
-                        f"({_first_line(error)})") from None
+                        f"({first_line(error)})") from None
     for value in fixed.graph.value_info:
         shape = fixed_dims(value.type)
         if shape is not None and min(shape, default=1) < 1:
@@ -226,11 +212,43 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
     return fixed, size
 
 
+def batch_axes(model: onnx.ModelProto, input_name: str, size: tuple[int, int] | None,
+               path: str | Path, batch: int,
+               types: dict[str, onnx.TypeProto] | None = None) -> dict[str, int | None]:
+    """Each tensor's batch axis, measured: the one axis whose size goes from `batch` to
+    `batch` + 1 when the image input's batch does (shapes inferred at both batch sizes; `types`:
+    those at `batch`, when already inferred); None when its shape changes otherwise (an axis
+    that mixes the batch with another dimension, as merged attention heads do). A tensor whose
+    shape does not change at all (a model traced at one batch size keeps it in its Reshape
+    targets) is left out: its batch axis cannot be measured. `model` is the loaded model (its
+    input not yet fixed)."""
+    if types is None:
+        types = inferred_types(with_fixed_input(model, input_name, batch, size, path)[0])
+    more = inferred_types(with_fixed_input(model, input_name, batch + 1, size, path)[0])
+    axes: dict[str, int | None] = {}
+    for name, type_proto in types.items():
+        shape, grown = fixed_dims(type_proto), fixed_dims(more[name]) if name in more else None
+        if shape is None or grown is None or len(shape) != len(grown):
+            continue
+        changed = [axis for axis, (a, b) in enumerate(zip(shape, grown)) if a != b]
+        if changed:
+            axes[name] = (changed[0] if len(changed) == 1 and shape[changed[0]] == batch
+                          and grown[changed[0]] == batch + 1 else None)
+    return axes
+
+
+# ops whose output depends on their input's shape only, never on its values
+SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
+
+
 def depending_on(model: onnx.ModelProto, source: str) -> list[str]:
-    """Node outputs that depend on tensor `source`, in graph order."""
+    """Node outputs whose values depend on the values of tensor `source`, in graph order
+    (what is computed from its shape alone, e.g. a scale from `Shape`, is a constant here)."""
     depends = {source}
     ordered = []
     for node in model.graph.node:
+        if node.op_type in SHAPE_ONLY_OPS and node.domain in ("", "ai.onnx"):
+            continue
         if any(name in depends for name in node.input):
             for output in node.output:
                 if output and output not in depends:
@@ -364,19 +382,22 @@ def onnx_net_vjp(net: OnnxNet, model: onnx.ModelProto, *, act_layer: str, batch:
                  generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, str]:
     """The adapter + the loaded net (`loaded_net`) cut at tensor `act_layer`, with its VJP
     w.r.t. the crop, and the crop input's name (the contract of `reproduce.step.nets.net_vjp`).
-    `generated`: the generator's image size, which the crop must fit in."""
+    `generated`: the generator's image size (H, W), which the crop must fit in (`crop_side`)."""
     from converters.vjp.transform import build_vjp
-    if net.crop < 1:
-        raise UserError(f"--crop_size {net.crop}: must be at least 1")
-    if generated is not None and (net.crop > generated[0] or net.crop > generated[1]):
-        raise UserError(f"--crop_size {net.crop}: larger than the generator's "
-                        f"{generated[0]}×{generated[1]} image")
-    model, input_name, size = prepared_net(net, model, batch)
+    crop = crop_side(net.crop, generated or (RELEASE_CROP, RELEASE_CROP))
+    loaded = model
+    model, input_name, size = prepared_net(net, loaded, batch)
     model = cut_at(model, act_layer, net.path)
+    shape = fixed_dims(model.graph.output[0].type)
+    act = ActLayer.of_tensor(act_layer, shape, batch=batch, token=net.token)
+    if len(shape) == 3:  # a token layout: its batch axis, measured at two batch sizes
+        measured = batch_axes(loaded, input_name, net.adapter.size, net.path, batch)
+        if act_layer in measured:
+            check_batch_axis(act, measured[act_layer])
     if act_layer not in depending_on(model, input_name):
         raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
                         f"of {net.path}")
-    model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, net.crop, size)
+    model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, crop, size)
     try:
         return build_vjp(model, wrt=[crop_input], of=[act_layer]), crop_input
     except UserError as error:  # VJPError: an op without a rule, a tensor off the path
