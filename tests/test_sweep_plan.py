@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from common.errors import UserError
+from reproduce.step.graph import CodeMode
 from reproduce.sweep.export import export_rows
 from reproduce.sweep.lock import exclusive
 from reproduce.sweep.plan import (Fixed, HyperSet, RunKey, hyper_sets, key_tuple, make_plan,
@@ -61,6 +62,17 @@ def test_each_hyperparameter_set_has_its_own_folder_and_act_max_file_names():
     clipped = RunKey(Fixed("fc8", 0, "clip"), HyperSet(200, 0.99, 8.0, 1e-10), 643, 0)
     assert len({key.jpeg, other_end.jpeg, clipped.jpeg}) == 3  # same release name, other folders
     assert key.jpeg.rsplit("/", 1)[1] == other_end.jpeg.rsplit("/", 1)[1]
+
+
+def test_a_code_mode_names_its_folder_by_its_value():
+    """`none` and `clip` sets are folders `..._none` / `..._clip` (a CodeMode passed as such once
+    named them `..._CodeMode.NONE`)."""
+    hyper = HyperSet(200, 0.99, 8.0, 1e-10)
+    for mode in CodeMode.NONE, CodeMode.CLIP:
+        for given in mode, mode.value:
+            fixed = Fixed("fc8", 0, given)
+            assert fixed.code_mode == mode.value and type(fixed.code_mode) is str
+            assert hyper.folder(fixed).endswith(f"_lr_8.0_1e-10_{mode.value}")
 
 
 def test_layer_names_with_a_slash_stay_one_folder():

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from reproduce.outputs.images import result_file_name
 from reproduce.outputs.names import layer_slug
+from reproduce.step.graph import CodeMode
 from reproduce.step.rules import Schedule
 
 
@@ -29,6 +30,11 @@ class Fixed:
     xy: int
     code_mode: str  # "bound", "clip" or "none" (reproduce.step.graph.CodeMode's values)
     bound_sha256: str = ""  # the bound file's content hash ("" unless code_mode is "bound")
+
+    def __post_init__(self) -> None:
+        # a CodeMode given as such is kept as its plain value: folders, keys and the store
+        # hold "none"/"clip"/"bound", never the enum's name (f"{CodeMode.CLIP}" is "CodeMode.CLIP")
+        object.__setattr__(self, "code_mode", CodeMode(self.code_mode).value)
 
 
 @dataclass(frozen=True)
