@@ -31,6 +31,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 STANDARD_DOMAINS = ("", "ai.onnx")
+# the element types a gradient flows through (and an image-derived activation can have)
+FLOAT_TYPES = frozenset({TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16})
 DETACHED = "dgn-am:detached"  # the external-data location of a detached weight's stub
 # Float initializers with at least this many values are detached (weights); smaller ones (and
 # every integer tensor: shapes, axes, pads, indices) stay in the graph, where rules read them.

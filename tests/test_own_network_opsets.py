@@ -22,8 +22,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from onnx import helper, numpy_helper
 
+from common.errors import UserError
 from reproduce.outputs.trace import read_trace
+from reproduce.step.onnx_net import with_fixed_input
 from support.onnx_small_models import pooled_classifier, save_with_external_data
 from support.own_network import DEMO, act_max
 from support.paths import REPO_ROOT
@@ -208,3 +211,22 @@ def test_sweep_reads_external_data_from_another_cwd_and_its_identity_covers_it(t
     capsys.readouterr()
     assert sweep() == 2
     assert "--net_onnx" in capsys.readouterr().err
+
+
+def test_an_empty_integer_tensor_is_shape_arithmetic_not_a_too_small_image():
+    """Swin's exports slice shapes down to empty int64 tensors at any input size: those do not
+    make `with_fixed_input` refuse the size; an empty float tensor (the image too small) does."""
+    model = pooled_classifier(17)
+    model.graph.initializer.extend([numpy_helper.from_array(np.array([4], np.int64), "four")])
+    model.graph.node.extend([helper.make_node("Shape", ["image"], ["image_shape"]),
+                             helper.make_node("Slice", ["image_shape", "four", "four"], ["no_dims"])])
+    fixed, size = with_fixed_input(model, "image", 1, None, "m.onnx")
+    shapes = {value.name: [d.dim_value for d in value.type.tensor_type.shape.dim]
+              for value in fixed.graph.value_info}
+    assert size == (64, 64) and shapes["no_dims"] == [0]
+    empty_float = onnx.ModelProto()
+    empty_float.CopyFrom(model)
+    empty_float.graph.node.extend([helper.make_node("Slice", ["image", "four", "four", "two"], ["no_rows"])])
+    empty_float.graph.initializer.extend([numpy_helper.from_array(np.array([2], np.int64), "two")])
+    with pytest.raises(UserError, match="tensor no_rows would be 1x3x0x64"):
+        with_fixed_input(empty_float, "image", 1, None, "m.onnx")

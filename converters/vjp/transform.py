@@ -14,16 +14,13 @@ from collections.abc import Sequence
 import onnx
 from onnx import helper
 
-from common.onnx_graph import (STANDARD_DOMAINS, constant_values, inferred_types, names_in, prune,
-                               standard_opset)
+from common.onnx_graph import (FLOAT_TYPES, STANDARD_DOMAINS, constant_values, inferred_types,
+                               names_in, prune, standard_opset)
 from converters.vjp.context import GradContext, VJPError
 from converters.vjp.fold import fold_constants
 from converters.vjp.rules import RULES
 
 log = logging.getLogger(__name__)
-
-_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
-                onnx.TensorProto.BFLOAT16}
 
 
 def _promote_initializers(graph: onnx.GraphProto, wrt: Sequence[str]) -> None:
@@ -61,7 +58,7 @@ def _nodes_on_path(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str]
     for node in graph.node:
         if any(i in depends for i in node.input):
             depends.update(o for o in node.output
-                           if o in types and types[o].tensor_type.elem_type in _FLOAT_TYPES)
+                           if o in types and types[o].tensor_type.elem_type in FLOAT_TYPES)
     needed = set(of)
     on_path = []
     for node in reversed(graph.node):
@@ -90,7 +87,7 @@ def _check_request(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str]
         if name not in produced:
             raise VJPError(f"of {name} is not a tensor of the graph")
     for name in [*wrt, *of]:
-        if name not in types or types[name].tensor_type.elem_type not in _FLOAT_TYPES:
+        if name not in types or types[name].tensor_type.elem_type not in FLOAT_TYPES:
             raise VJPError(f"tensor {name} is not a floating-point tensor")
     taken = produced | {n.name for n in graph.node}
     for name in [f"{n}_grad" for n in [*of, *wrt]]:

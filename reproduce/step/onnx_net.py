@@ -35,8 +35,8 @@ import onnx
 from onnx import TensorProto, helper
 
 from common.errors import UserError
-from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
-                               inferred_types, names_in)
+from common.onnx_graph import (FLOAT_TYPES, GraphBuilder, Weights, data_inputs, detach_weights,
+                               fixed_dims, inferred_types, names_in)
 from reproduce.step.act_layer import ActLayer, check_batch_axis
 from reproduce.step.onnx_loading import first_line, load_onnx_model
 
@@ -205,6 +205,10 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
         raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
                         f"({first_line(error)})") from None
     for value in fixed.graph.value_info:
+        # an empty float tensor means the image is too small for the net; an empty integer one
+        # is shape arithmetic (Swin's window slices of a shape), computed at any size
+        if value.type.tensor_type.elem_type not in FLOAT_TYPES:
+            continue
         shape = fixed_dims(value.type)
         if shape is not None and min(shape, default=1) < 1:
             raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} "
