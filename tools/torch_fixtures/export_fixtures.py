@@ -9,7 +9,8 @@ step graph's; `dynamo`: torch.onnx.export(dynamo=True) at its default opset):
 - `F.npz` (shared by both exporters): `image` (float32), `cotangent` (float32, 1×10), and from
   the same weights in float64: `logits` and `image_grad` = cotangent · d logits / d image;
 - `index.json`: per fixture the files, the activation tensor (`logits`), the exporter, the
-  opset, the smallest relative kink margin, and the torch/torchvision/onnx versions.
+  opset, the smallest relative kink margin (null: the model has no kink), and the
+  torch/torchvision/onnx versions.
 
 Kinks: a ReLU (ReLU6, hard-swish, hard-sigmoid) input within float32 rounding of a kink, or a
 max-pool window whose two largest inputs are that close, has no well-defined derivative and a
@@ -150,7 +151,7 @@ def write_family(family: str, out: Path, seed: int) -> list[dict]:
         entries.append({"family": family, "exporter": exporter, "onnx": path.name,
                         "numbers": f"{family}.npz", "input": INPUT_NAME, "activation": OUTPUT_NAME,
                         "opset": opset, "model_seed": seed, "image_seed": image_seed,
-                        "kink_margin": margin, "bytes": path.stat().st_size})
+                        "kink_margin": margin if math.isfinite(margin) else None, "bytes": path.stat().st_size})
         log.info("%s %s: opset %d, %d bytes, kink margin %.2g", family, exporter, opset,
                  path.stat().st_size, margin)
     return entries
