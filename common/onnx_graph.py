@@ -46,13 +46,19 @@ class UniqueNames:
 
     def __init__(self, taken: Iterable[str] = ()):
         self._taken = set(taken)
+        # the last count handed out per stem: names are only ever added, so the first free
+        # `stem_N` is never below it, and the search resumes there (linear, not quadratic,
+        # in the number of names sharing a stem; the names are the same)
+        self._counts: dict[str, int] = {}
 
     def fresh(self, stem: str) -> str:
-        name, count = stem, 1
+        count = self._counts.get(stem, 1)
+        name = stem if count == 1 else f"{stem}_{count}"
         while name in self._taken:
             count += 1
             name = f"{stem}_{count}"
         self._taken.add(name)
+        self._counts[stem] = count
         return name
 
 

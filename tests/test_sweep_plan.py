@@ -68,7 +68,8 @@ def test_layer_names_with_a_slash_stay_one_folder():
     assert safe_name("loss3/classifier") != safe_name("loss3_classifier")
     key = RunKey(Fixed("loss3/classifier", 0, "none"), HyperSet(5, 0.99, 2.0, 2.0), 1, 0)
     folder, name = key.jpeg.split("/", 1)
-    assert name == "loss3/classifier_0001_05_0.99_2.0__0.jpg"  # act_max's own name (a sub-folder)
+    # act_max's own name: the layer as one safe component (reproduce.outputs.names), no sub-folder
+    assert name == f"{safe_name('loss3/classifier')}_0001_05_0.99_2.0__0.jpg" and "/" not in name
 
 
 def test_plan_skips_done_runs_and_cuts_batches_within_a_set():

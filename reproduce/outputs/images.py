@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from common.atomic import atomic_output
+from reproduce.outputs.names import layer_slug
 
 IN_RANGE = (-120.0, 120.0)
 
@@ -55,8 +56,10 @@ def result_file_name(act_layer: str, unit: int, n_iters: int, l2: float, start_l
                      seed: int) -> str:
     """`{L}_{u:04d}_{n:02d}_{L2}_{lr}__{seed}.jpg` with str() of the floats, as the release names it.
 
-    A layer name holding '/' (GoogLeNet's loss3/classifier) keeps it, as the release does, so the
-    file lands in a sub-folder named after the layer's first part.
+    L is the layer's name as one safe path component (reproduce.outputs.names.layer_slug): a
+    Caffe layer name as it is; a name holding a path separator or `..` (GoogLeNet's
+    loss3/classifier, ONNX tensor names such as `/layer4/relu/Relu_output_0`) as a readable
+    slug with a short hash, so the file never lands outside the output folder.
     """
-    return (f"{act_layer}_{str(unit).zfill(4)}_{str(n_iters).zfill(2)}_{l2}_{start_lr}"
+    return (f"{layer_slug(act_layer)}_{str(unit).zfill(4)}_{str(n_iters).zfill(2)}_{l2}_{start_lr}"
             f"__{seed}.jpg")

@@ -12,13 +12,12 @@ runs of one set, so it is one `Job`.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reproduce.outputs.images import result_file_name
+from reproduce.outputs.names import layer_slug
 from reproduce.step.rules import Schedule
 
 
@@ -55,13 +54,7 @@ class HyperSet:
                 f"_lr_{self.start_lr}_{self.end_lr}_{mode}")
 
 
-def safe_name(name: str) -> str:
-    """A layer name as one path component; one with other characters (GoogLeNet's
-    `loss3/classifier`) gets them replaced and a short hash of the name appended."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    if safe != name:
-        safe += "-" + hashlib.sha1(name.encode()).hexdigest()[:6]
-    return safe
+safe_name = layer_slug  # a layer name as one path component (reproduce.outputs.names)
 
 
 def hyper_sets(n_iters: int, l2s: Sequence[float], start_lrs: Sequence[float],
