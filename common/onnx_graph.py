@@ -89,6 +89,20 @@ def opset_of(model: onnx.ModelProto) -> int:
     return opset
 
 
+def lifted(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """The model at standard opset `opset`, never below its own: itself when already there,
+    else onnx's version converter upward (a lossless direction; run it on a weight-free
+    graph). ValueError when `opset` is below the model's; the converter's own error when it
+    cannot convert."""
+    own = opset_of(model)
+    if opset < own:
+        raise ValueError(f"the model's opset {own} would be lowered to {opset}")
+    if opset == own:
+        return model
+    from onnx import version_converter
+    return version_converter.convert_version(model, opset)
+
+
 def np_dtype(elem_type: int) -> np.dtype:
     """The NumPy dtype of an ONNX element type."""
     return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))

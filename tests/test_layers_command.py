@@ -1,4 +1,4 @@
-"""`python -m reproduce layers NET [WEIGHTS]`: one line `NAME  SHAPE  UNITS  [in-place after LAYER]`
+"""`python -m reproduce layers NET [WEIGHTS]`: one line `NAME  SHAPE  UNITS  UNIT  ACCEPTS  [in-place after LAYER]`
 per name `--act_layer` accepts, with the shape the activation really has and the in-place writers.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_caffe_lists_each_act_layer_with_the_shape_act_max_sees(tiny, capsys):
 def test_caffe_marks_blobs_later_layers_overwrite_in_place(tiny, capsys):
     """conv1 and fc6 are overwritten by relu1 and relu6 (bottom = top); fc8 by nothing."""
     _, rows, _ = layers(capsys, str(tiny.classifier_prototxt))
-    notes = {row[0]: row[3] if len(row) > 3 else "" for row in rows}
+    notes = {row[0]: row[5] if len(row) > 5 else "" for row in rows}
     assert notes == {"conv1": "in-place after relu1", "fc6": "in-place after relu6", "fc8": ""}
 
 
@@ -68,7 +68,7 @@ def test_caffe_without_weights_lists_the_same_as_with_them(capsys):
     _, with_weights, _ = layers(capsys, str(DEMO / "classifier.prototxt"), str(DEMO / "classifier.caffemodel"))
     _, without, _ = layers(capsys, str(DEMO / "classifier.prototxt"))
     assert with_weights == without and len(without) > 5
-    assert ["fc6", "1x256", "256", "in-place after relu6,drop6"] in without
+    assert ["fc6", "1x256", "256", "flat index", "yes", "in-place after relu6,drop6"] in without
 
 
 def test_onnx_lists_every_float_tensor_that_depends_on_the_image(tmp_path, capsys):
@@ -85,7 +85,7 @@ def test_onnx_lists_every_float_tensor_that_depends_on_the_image(tmp_path, capsy
     session = ort.InferenceSession(exposed.SerializeToString(), providers=["CPUExecutionProvider"])
     values = session.run(None, {"image": np.zeros((1, 3, 32, 32), np.float32)})
     for row, value in zip(rows, values):
-        assert shape_of(row[1]) == value.shape and len(row) == 3
+        assert shape_of(row[1]) == value.shape and len(row) == 5 and row[4] == "yes"
         assert int(row[2]) == (value.shape[1] if value.ndim == 4 else value[0].size)
 
 
@@ -94,7 +94,8 @@ def test_onnx_with_a_symbolic_size_needs_and_takes_net_input_size(tmp_path, caps
     status, _, err = layers(capsys, str(path))
     assert status == 2 and "--net_input_size" in err and "\n" not in err
     status, rows, _ = layers(capsys, str(path), "--net_input_size", "48", "48")
-    assert status == 0 and rows[0] == ["conv1", "1x16x23x23", "16"]  # (48 − 3) // 2 + 1
+    assert status == 0 and rows[0] == ["conv1", "1x16x23x23", "16", "channel at --xy (23x23)",
+                                       "yes"]  # (48 − 3) // 2 + 1
 
 
 @pytest.mark.parametrize("make,words", [

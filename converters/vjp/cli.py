@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import onnx
 from google.protobuf.message import DecodeError
 
-from converters.caffe.files import read_bytes
 from converters.model_output import write_model_or_report
 from converters.vjp.context import VJPError
 from converters.vjp.transform import build_vjp
@@ -16,15 +16,24 @@ Writes one ONNX model computing the forward outputs named by --of and the vector
 product: its inputs are NET's inputs plus OUTPUT_grad (the cotangent, shaped like OUTPUT)
 for each --of; its outputs are the --of values plus INPUT_grad for each --wrt. The backward
 reuses the forward tensors of the same graph; an initializer named by --wrt becomes an
-input. Standard ONNX domain only (runs on ONNX Runtime CPU/CUDA and other runtimes).
+input. Standard ONNX domain only (runs on ONNX Runtime CPU/CUDA and other runtimes). NET's
+external data (a `.onnx.data` file) is read from NET's folder; the written model embeds its
+weights, or, from 2 GiB on, writes them to `NET_vjp.onnx.data` beside it.
 """
 
 
 def _load(path: str) -> onnx.ModelProto:
+    """The model with its external data (relative to the model's folder, whatever the working
+    directory); one VJPError line for a missing, unreadable or truncated file or data file."""
+    if not Path(path).is_file():
+        raise VJPError(f"{path}: ONNX model file not found")
     try:
-        return onnx.load_model_from_string(read_bytes(path, "ONNX model"))
+        return onnx.load(path)
     except (DecodeError, RuntimeError, ValueError):
         raise VJPError(f"{path}: not a readable ONNX model (truncated or not ONNX)") from None
+    except OSError as error:  # its external data file missing or unreadable
+        raise VJPError(f"{path}: its external data cannot be read ({error.strerror or error}: "
+                       f"{error.filename or ''})") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,17 +6,17 @@
 Colour triples are always R, G, B. Without `--net_std`, `--net_mean` is in 0–255 pixels;
 with it, in 0–1 pixels. A preset fills the fields its convention fixes; a flag given
 overrides the preset's value. `--crop_size` is the side of the generator's centre crop the
-adapter receives (the release's 227 for the 256×256 fc6 generator; it is resized to the
-net's input size when that differs). See reproduce.step.onnx_net for the adapter's steps.
+adapter receives (it is resized to the net's input size when that differs); by default the
+release's 227 for the 256×256 fc6 generator, the largest that fits for a smaller generator
+(64 for the 64×64 demo generator). `--token K` picks token K of a token-layout act layer
+([B, T, C] or [T, B, C]; default: the mean over the tokens; reproduce.step.act_layer).
+See reproduce.step.onnx_net for the adapter's steps.
 """
 from __future__ import annotations
 
 import argparse
 
-from reproduce.step.onnx_net import PRESETS, OnnxNet, adapter_from_flags
-
-# the release's crop of the fc6 generator's 256×256 image (docs/method.md, "One run", step 3)
-DEFAULT_CROP = 227
+from reproduce.step.onnx_net import PRESETS, RELEASE_CROP, OnnxNet, adapter_from_flags
 
 
 def add_onnx_net_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +36,12 @@ def add_onnx_net_arguments(parser: argparse.ArgumentParser) -> None:
         help="per-channel std the net divides by (its inputs are 0-1 scaled)")
     add("--net_rgb", action="store_const", const=True, default=None,
         help="the net takes RGB (Caffe nets take BGR)")
-    add("--crop_size", type=int, default=DEFAULT_CROP,
-        help=f"side of the generator's centre crop fed to the adapter (default {DEFAULT_CROP})")
+    add("--crop_size", type=int, default=None,
+        help=f"side of the generator's centre crop fed to the adapter (default {RELEASE_CROP}, "
+             "or the largest the generator's image allows when smaller)")
+    add("--token", type=int, default=None, metavar="K",
+        help="for a token-layout act layer ([B,T,C] or [T,B,C]): the activation at token K "
+             "(default: the mean over the tokens)")
 
 
 def onnx_net_from(args: argparse.Namespace) -> OnnxNet | None:
@@ -46,4 +50,4 @@ def onnx_net_from(args: argparse.Namespace) -> OnnxNet | None:
         return None
     adapter = adapter_from_flags(args.net_preset, rgb=args.net_rgb, mean=args.net_mean,
                                  std=args.net_std, size=args.net_input_size)
-    return OnnxNet(args.net_onnx, args.net_input or None, adapter, args.crop_size)
+    return OnnxNet(args.net_onnx, args.net_input or None, adapter, args.crop_size, args.token)

@@ -31,13 +31,14 @@ from reproduce.inputs.start_code import as_stored_code, load_code_file, random_s
 from reproduce.outputs.images import to_saved_array
 from reproduce.run.loop import LoopResult, run_loop
 from reproduce.run.runner import StepRunner, resolve_providers
-from common.onnx_graph import Weights, attached, detached_names
+from common.onnx_graph import Weights, attached, detached_names, lifted
 from reproduce.step.compose import prefixed
 from reproduce.step.graph import (GEN_PREFIX, NET_PREFIX, CodeMode, StepShapes, build_step_graph,
                                   step_shapes)
 from reproduce.step import cache
 from reproduce.step.nets import generator_forward, generator_vjp, net_forward, net_vjp
-from reproduce.step.onnx_net import OnnxNet, generated_size, loaded_net, onnx_net_vjp
+from reproduce.step.onnx_net import (OnnxNet, generated_size, lifted_net, loaded_net, onnx_net_vjp,
+                                     step_opset)
 from reproduce.step.rules import Schedule
 from reproduce.step.weight_copies import separate_transposed_weights
 
@@ -118,13 +119,17 @@ def _sources(files: NetFiles, act_layer: str, batch: int) -> tuple[onnx.ModelPro
 def _built(files: NetFiles, gen: onnx.ModelProto, net: onnx.ModelProto, act_layer: str,
            batch: int, mode: CodeMode) -> tuple[onnx.ModelProto, StepShapes]:
     """Both VJP graphs and the fused step graph from the weight-free sources."""
-    gen_vjp = generator_vjp(gen, gen_in=files.gen_in, gen_out=files.gen_out)
+    opset = step_opset(gen, net)  # the higher of the two; the other is lifted, never lowered
+    gen_vjp = generator_vjp(lifted(gen, opset), gen_in=files.gen_in, gen_out=files.gen_out)
     if files.net_onnx is not None:
+        net = lifted_net(net, opset, files.net_onnx.path)
         net_vjp_model, net_in = onnx_net_vjp(files.net_onnx, net, act_layer=act_layer, batch=batch,
                                              generated=generated_size(gen, files.gen_out))
     else:
         net_vjp_model, net_in = net_vjp(net, act_layer=act_layer)
-    names = dict(gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in, act_layer=act_layer)
+    token = files.net_onnx.token if files.net_onnx is not None else None
+    names = dict(gen_in=files.gen_in, gen_out=files.gen_out, net_in=net_in, act_layer=act_layer,
+                 token=token)
     return (build_step_graph(gen_vjp, net_vjp_model, mode=mode, **names),
             step_shapes(gen_vjp, net_vjp_model, **names))
 
@@ -141,7 +146,7 @@ def build_step_model(files: NetFiles, act_layer: str, batch: int, mode: CodeMode
         flags = {"gen_in": files.gen_in, "gen_out": files.gen_out, "act_layer": act_layer,
                  "batch": batch, "mode": mode.value, "net_onnx": files.net_onnx and
                  {"input": files.net_onnx.input_name, "adapter": files.net_onnx.adapter,
-                  "crop": files.net_onnx.crop}}
+                  "crop": files.net_onnx.crop, "token": files.net_onnx.token}}
         key = cache.step_graph_key({"generator": gen, "net": net}, flags)
         entry = cache.load_entry(key) if use_cache else None
         if entry is not None:

@@ -87,14 +87,16 @@ class StepShapes:
         return {"batch": self.batch, "code_size": self.code_size, "generated": self.generated,
                 "net_input": self.net_input, "act": {"name": self.act.name,
                                                      "sample_shape": self.act.sample_shape,
-                                                     "batch_axis": self.act.batch_axis}}
+                                                     "batch_axis": self.act.batch_axis,
+                                                     "token": self.act.token}}
 
     @classmethod
     def from_dict(cls, values: dict) -> "StepShapes":
         act = values["act"]
         return cls(int(values["batch"]), int(values["code_size"]), tuple(values["generated"]),
                    tuple(values["net_input"]),
-                   ActLayer(act["name"], tuple(act["sample_shape"]), int(act["batch_axis"])))
+                   ActLayer(act["name"], tuple(act["sample_shape"]), int(act["batch_axis"]),
+                            act.get("token")))
 
     @property
     def crop_offset(self) -> tuple[int, int]:
@@ -104,13 +106,15 @@ class StepShapes:
 
 
 def step_shapes(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str, gen_out: str,
-                net_in: str, act_layer: str) -> StepShapes:
-    """Reads the batch, code size and blob shapes from the VJP graphs' inputs."""
+                net_in: str, act_layer: str, token: int | None = None) -> StepShapes:
+    """Reads the batch, code size and blob shapes from the VJP graphs' inputs; `token`: the
+    token of a token layout (reproduce.step.act_layer; None: the mean over the tokens)."""
     code = input_dims(gen_vjp, gen_in)
     generated = input_dims(gen_vjp, f"{gen_out}_grad")
     net_input = input_dims(net_vjp, net_in)
     activation = input_dims(net_vjp, f"{act_layer}_grad")
-    batches = {code[0], generated[0], net_input[0], activation[0]}
+    act = ActLayer.of_tensor(act_layer, activation, batch=code[0], token=token)
+    batches = {code[0], generated[0], net_input[0], activation[act.batch_axis]}
     if len(batches) != 1:
         raise ValueError(f"generator and net graphs disagree on the batch size: {sorted(batches)}")
     if len(code) != 2 or len(generated) != 4 or len(net_input) != 4:
@@ -118,8 +122,7 @@ def step_shapes(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: s
     if generated[1] != net_input[1] or generated[2] < net_input[2] or generated[3] < net_input[3]:
         raise ValueError(f"the generator's output {generated[1:]} cannot be cropped to the net's "
                          f"input {net_input[1:]}")
-    return StepShapes(code[0], code[1], generated[1:], net_input[1:],
-                      ActLayer.of_tensor(act_layer, activation))
+    return StepShapes(code[0], code[1], generated[1:], net_input[1:], act)
 
 
 class _Glue(GraphBuilder):
@@ -237,7 +240,12 @@ def _forward(glue: _Glue, shapes: StepShapes, blobs: _Blobs) -> _Forward:
                                                                top_left[1] + width], np.int64)),
                              glue.const("crop_axes", np.array([2, 3], np.int64))], "crop")
     glue.op("Identity", [crop], blobs.net_in)
-    flat_act = glue.op("Reshape", [blobs.act, glue.const("flat", np.array([batch, -1], np.int64))],
+    act, act_shape = blobs.act, (batch,) + shapes.activation
+    if shapes.act.batch_axis:  # [T, B, C]: batch first for the picking, back for the gradient
+        act = glue.op("Transpose", [act], "act_batch_first", perm=_batch_first(shapes.act))
+    if shapes.act.reduces_tokens:  # the mean over the tokens, per channel: B×C
+        act = glue.reduce("ReduceMean", act, [1], "act_token_mean")
+    flat_act = glue.op("Reshape", [act, glue.const("flat", np.array([batch, -1], np.int64))],
                        "act_flat")
     column_shape = glue.const("column", np.array([batch, 1], np.int64))
     unit_column = glue.op("Reshape", [glue.op("Cast", ["unit"], "unit64", to=TensorProto.INT64),
@@ -245,13 +253,32 @@ def _forward(glue: _Glue, shapes: StepShapes, blobs: _Blobs) -> _Forward:
     act_raw = glue.op("Reshape", [glue.op("GatherElements", [flat_act, unit_column], "act_picked",
                                           axis=1), glue.const("batch", np.array([batch], np.int64))],
                       "act_raw")
-    positions = glue.const("positions", np.arange(shapes.act.size, dtype=np.int64).reshape(1, -1))
+    positions = glue.const("positions", np.arange(shapes.act.picked_size,
+                                                  dtype=np.int64).reshape(1, -1))
     one_hot = glue.op("Cast", [glue.op("Equal", [positions, unit_column], "one_hot_bool")],
                       "one_hot_flat", to=TensorProto.FLOAT)
-    glue.op("Reshape", [one_hot, glue.const("act_shape", np.array((batch,) + shapes.activation,
-                                                                  np.int64))],
-            f"{blobs.act}_grad")
+    gradient = f"{blobs.act}_grad"
+    batch_first = gradient if not shapes.act.batch_axis else "act_grad_batch_first"
+    if shapes.act.reduces_tokens:  # d mean / d value = 1/T at every token of the channel
+        tokens, channels = shapes.act.sample_shape
+        per_token = glue.op("Mul", [one_hot, glue.const("token_weight", np.float32(1 / tokens))],
+                            "one_hot_mean")
+        glue.op("Expand", [glue.op("Reshape", [per_token, glue.const(
+            "token_row", np.array([batch, 1, channels], np.int64))], "one_hot_row"),
+            glue.const("act_shape", np.array(act_shape, np.int64))], batch_first)
+    else:
+        glue.op("Reshape", [one_hot, glue.const("act_shape", np.array(act_shape, np.int64))],
+                batch_first)
+    if shapes.act.batch_axis:
+        glue.op("Transpose", [batch_first], gradient,
+                perm=[int(axis) for axis in np.argsort(_batch_first(shapes.act))])
     return _Forward(crop, act_raw, column_shape)
+
+
+def _batch_first(act: ActLayer) -> list[int]:
+    """The permutation moving the act tensor's batch axis to the front."""
+    rank = len(act.sample_shape) + 1
+    return [act.batch_axis] + [axis for axis in range(rank) if axis != act.batch_axis]
 
 
 def _backward(glue: _Glue, shapes: StepShapes, blobs: _Blobs, forward: _Forward) -> NormalisedUpdate:
@@ -327,13 +354,20 @@ def _outputs(glue: _Glue, shapes: StepShapes, gen_vjp: onnx.ModelProto, net_vjp:
 
 def build_step_graph(gen_vjp: onnx.ModelProto, net_vjp: onnx.ModelProto, *, gen_in: str = "feat",
                      gen_out: str = "deconv0", net_in: str = "data", act_layer: str,
-                     mode: CodeMode = CodeMode.BOUND) -> onnx.ModelProto:
+                     mode: CodeMode = CodeMode.BOUND, token: int | None = None) -> onnx.ModelProto:
     """The step graph (see the module docstring) from the two VJP graphs, which may be
-    weight-free (common.onnx_graph): the step graph then holds the same stubs, prefixed."""
+    weight-free (common.onnx_graph): the step graph then holds the same stubs, prefixed.
+    Both graphs must have the same opset, the step graph's (build each part's VJP after
+    lifting the lower part's forward graph: common.onnx_graph.lifted); the glue is emitted in
+    that opset's form. `token`: a token layout's chosen token (reproduce.step.act_layer)."""
     mode = CodeMode(mode)
     shapes = step_shapes(gen_vjp, net_vjp, gen_in=gen_in, gen_out=gen_out, net_in=net_in,
-                         act_layer=act_layer)
-    glue = _Glue(max(opset_of(gen_vjp), opset_of(net_vjp)))
+                         act_layer=act_layer, token=token)
+    opsets = {opset_of(gen_vjp), opset_of(net_vjp)}
+    if len(opsets) != 1:
+        raise ValueError(f"the generator's and the net's graphs have opsets {sorted(opsets)}; "
+                         "lift the lower one's forward graph first")
+    glue = _Glue(opsets.pop())
     blobs = _Blobs.of(gen_in, gen_out, net_in, act_layer)
     forward = _forward(glue, shapes, blobs)
     net_update = _backward(glue, shapes, blobs, forward)

@@ -1,41 +1,66 @@
 """What `python -m reproduce layers NET` lists: every blob or tensor that can be `--act_layer`.
 
-One `Candidate` per name, in the net's order, with its shape at batch 1 and its unit count
-(the `--unit` range: the channels of a 4-D blob, where `--xy` picks the row and column, as
-the release's `[0, unit, xy, xy]`; the flat size of any other blob).
+One `Candidate` per name, in the net's order, with its shape at batch 1, its unit rule
+(reproduce.step.act_layer.ActLayer: the channels of a 4-D blob, where `--xy` picks the row
+and column, as the release's `[0, unit, xy, xy]`; the channels of a token layout, averaged
+over the tokens or at `--token K`; the flat size of any other blob) and whether `act_max
+--act_layer` accepts it (and why not).
 
 * A Caffe prototxt (with or without a caffemodel): the layers `act_max` accepts as
   `--act_layer`, i.e. those whose top blob carries the layer's name (Input layers excluded).
   `--act_layer L` gives L's top as Caffe's `forward(end=L)` leaves it; when later layers
   modify that blob in place (CaffeNet's `relu6` and `drop6` on `fc6`), `in_place_after`
   names them: `net.blobs['fc6']` after a full forward is their output, not `--act_layer fc6`.
-* An ONNX model: every floating-point tensor produced by a node that depends on the image
-  input and has a static shape once the batch is 1 (ONNX has no in-place writes).
+* An ONNX model: every floating-point tensor produced by a node whose value depends on the
+  image's values (not only on its shape: constants such as a [1]-shaped attention scale
+  computed from `Shape` are skipped) and has a static shape once the batch is 1 (ONNX has no
+  in-place writes).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import UserError
+from reproduce.step.act_layer import ActLayer
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One name `--act_layer` accepts: its shape (batch 1), unit count, in-place writers."""
+    """One name `--act_layer` may take: its shape (batch 1), in-place writers, its unit rule
+    (None when it has none: a scalar) and why `act_max` refuses it ("" when it accepts it)."""
 
     name: str
     shape: tuple[int, ...]
     in_place_after: tuple[str, ...] = ()
+    act: ActLayer | None = None
+    refused: str = ""
+
+    @classmethod
+    def of(cls, name: str, shape: tuple[int, ...], in_place_after: tuple[str, ...] = (),
+           token: int | None = None) -> "Candidate":
+        """The candidate with its unit rule at batch 1 and `act_max`'s verdict for `--token`."""
+        try:
+            act = ActLayer.of_tensor(name, shape, batch=1)
+        except UserError as error:
+            return cls(name, shape, in_place_after, None, str(error))
+        try:
+            act = replace(act, token=token)
+            act.check_token()
+        except UserError as error:
+            return cls(name, shape, in_place_after, act, str(error))
+        return cls(name, shape, in_place_after, act)
 
     @property
     def units(self) -> int:
-        """The `--unit` range: channels of a 4-D blob, else the flat size per sample."""
-        if len(self.shape) == 4:
-            return self.shape[1]
-        return int(np.prod(self.shape[1:])) if len(self.shape) > 1 else int(np.prod(self.shape))
+        """The `--unit` range (0 without a unit rule)."""
+        return self.act.unit_count if self.act is not None else 0
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refused
 
 
 def caffe_candidates(prototxt: str | Path, caffemodel: str | Path | None = None) -> list[Candidate]:
@@ -69,14 +94,15 @@ def caffe_candidates(prototxt: str | Path, caffemodel: str | Path | None = None)
             continue
         writers = tuple(later.name for later in net.layers[index + 1:]
                         if layer.name in later.tops and layer.name in later.bottoms)
-        candidates.append(Candidate(layer.name, shapes[layer.name], writers))
+        candidates.append(Candidate.of(layer.name, shapes[layer.name], writers))
     return candidates
 
 
 def onnx_candidates(path: str | Path, input_name: str | None = None,
-                    size: tuple[int, int] | None = None) -> list[Candidate]:
+                    size: tuple[int, int] | None = None, token: int | None = None) -> list[Candidate]:
     """The tensors of an ONNX model that can be `--act_layer` (see the module docstring);
-    `size` (H, W) is needed when the model's input size is symbolic."""
+    `size` (H, W) is needed when the model's input size is symbolic; `token` is act_max's
+    `--token` (whether each tensor accepts it)."""
     from onnx import TensorProto
 
     from common.onnx_graph import detach_weights, fixed_dims, inferred_types
@@ -93,15 +119,25 @@ def onnx_candidates(path: str | Path, input_name: str | None = None,
             continue
         shape = fixed_dims(type_proto)
         if shape is not None:
-            candidates.append(Candidate(name, shape))
+            candidates.append(Candidate.of(name, shape, token=token))
     return candidates
 
 
 def format_candidates(candidates: list[Candidate]) -> list[str]:
-    """`NAME  SHAPE  UNITS  [in-place after LAYER[,LAYER...]]`, columns aligned, shape as 1x3x8x8."""
-    rows = [(c.name, "x".join(map(str, c.shape)), str(c.units),
+    """`NAME  SHAPE  UNITS  UNIT  ACCEPTS  [in-place after LAYER[,LAYER...]]`, columns aligned,
+    shape as 1x3x8x8; UNIT says what one unit is, ACCEPTS is `yes` or `no: <why>`."""
+    rows = [(c.name, "x".join(map(str, c.shape)) or "scalar", str(c.units) if c.act else "-",
+             c.act.describe_unit() if c.act else "-",
+             "yes" if c.accepted else f"no: {_reason(c)}",
              f"in-place after {','.join(c.in_place_after)}" if c.in_place_after else "")
             for c in candidates]
-    widths = [max((len(row[column]) for row in rows), default=0) for column in range(3)]
-    return [f"{name:<{widths[0]}}  {shape:<{widths[1]}}  {units:>{widths[2]}}"
-            f"{'  ' + note if note else ''}".rstrip() for name, shape, units, note in rows]
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(5)]
+    return [f"{name:<{widths[0]}}  {shape:<{widths[1]}}  {units:>{widths[2]}}  "
+            f"{unit:<{widths[3]}}  {accepts:<{widths[4]}}{'  ' + note if note else ''}".rstrip()
+            for name, shape, units, unit, accepts, note in rows]
+
+
+def _reason(candidate: Candidate) -> str:
+    """The refusal without its leading `--flag NAME:` and with single spaces (one column)."""
+    reason = candidate.refused.split(": ", 1)[-1]
+    return " ".join(reason.split())

@@ -36,17 +36,17 @@ from onnx import TensorProto, helper
 
 from common.errors import UserError
 from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
-                               inferred_types, names_in, standard_opset)
-from converters.caffe.to_onnx import OPSET as CAFFE_OPSET
+                               inferred_types, lifted, names_in, opset_of, standard_opset)
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 CAFFE_MEAN_RGB = tuple(reversed(CAFFE_MEAN_BGR))
 ADAPTER_PREFIX = "dgn_am_adapter/"
-# The step graph declares one opset, the Caffe converter's (the generator's graph); a user's
-# model at another opset is converted to it with onnx's version converter (same semantics).
-STEP_OPSET = CAFFE_OPSET
+# The opsets a user's model may have: from MIN_OPSET (the VJP transform's floor) to the newest
+# this onnx knows. The step graph is built at the higher of the model's and the generator's
+# opset; the lower one is lifted to it (common.onnx_graph.lifted), never lowered.
+MIN_OPSET = 13
 
 
 @dataclass(frozen=True)
@@ -110,45 +110,84 @@ def _triple(values: Sequence[float], flag: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
+# the release's crop of the fc6 generator's 256×256 image (docs/method.md, "One run", step 3)
+RELEASE_CROP = 227
+
+
 @dataclass(frozen=True)
 class OnnxNet:
     """A user's ONNX classifier with its input name (None: its only data input), the input
-    adapter and the side of the generator's centre crop the adapter receives."""
+    adapter, the side of the generator's centre crop the adapter receives (None: `crop_side`'s
+    default) and, for a token-layout act layer, the token (None: the mean over the tokens;
+    reproduce.step.act_layer)."""
 
     path: str
     input_name: str | None = None
     adapter: InputAdapter = InputAdapter()
-    crop: int = 227
+    crop: int | None = None
+    token: int | None = None
+
+
+def crop_side(crop: int | None, generated: tuple[int, int]) -> int:
+    """The crop's side for a generator image of `generated` (H, W): `crop` when it fits, by
+    default the release's 227 or the largest that fits (the image's shorter side); a
+    UserError naming the valid range otherwise."""
+    largest = min(generated)
+    default = min(RELEASE_CROP, largest)
+    if crop is None:
+        return default
+    if not 1 <= crop <= largest:
+        raise UserError(f"--crop_size {crop}: must be 1-{largest} for the generator's "
+                        f"{generated[0]}×{generated[1]} image (default {default})")
+    return crop
 
 
 # ---------------------------------------------------------------------------- loading
 
 def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelProto:
-    """The checked model at opset STEP_OPSET; a UserError naming the flag and file when it is
-    missing, not an ONNX model, fails onnx's checker, or cannot be converted to that opset."""
+    """The checked model at its own opset (one below MIN_OPSET is lifted to it), external data
+    read from the model's folder whatever the working directory; a UserError naming the flag
+    and file when it is missing, not an ONNX model, fails onnx's checker, or has an opset
+    this onnx does not know."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{flag} {path}: file not found")
-    try:
+    try:  # external data: relative to the model's folder (onnx.load's base directory)
         model = onnx.load(str(path))
     except Exception as error:  # protobuf's DecodeError, onnx's external-data errors, ...
         raise UserError(f"{flag} {path}: not an ONNX model ({_first_line(error)})") from None
     if not model.graph.node:
         raise UserError(f"{flag} {path}: not an ONNX model (no graph nodes)")
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as error:
+    try:  # the path form: it follows external data and takes models over 2 GB
+        onnx.checker.check_model(str(path))
+    except (onnx.checker.ValidationError, ValueError) as error:
         raise UserError(f"{flag} {path}: not a valid ONNX model ({_first_line(error)})") from None
     opset = standard_opset(model)
     if opset is None:
         raise UserError(f"{flag} {path}: the model imports no standard ONNX opset")
-    if opset != STEP_OPSET:
-        try:
-            model = onnx.version_converter.convert_version(model, STEP_OPSET)
-        except Exception as error:
-            raise UserError(f"{flag} {path}: opset {opset} could not be converted to the step "
-                            f"graph's opset {STEP_OPSET} ({_first_line(error)})") from None
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise UserError(f"{flag} {path}: opset {opset} is newer than this onnx {onnx.__version__} "
+                        f"knows (opsets {MIN_OPSET}-{newest}); upgrade onnx or export at {newest}")
+    if opset < MIN_OPSET:
+        model = lifted_net(model, MIN_OPSET, path, flag)
     return model
+
+
+def lifted_net(model: onnx.ModelProto, opset: int, path: str | Path,
+               flag: str = "--net_onnx") -> onnx.ModelProto:
+    """The user's model lifted to `opset` (≥ its own; common.onnx_graph.lifted); a UserError
+    naming the flag and file when onnx's version converter cannot."""
+    try:
+        return lifted(model, opset)
+    except Exception as error:
+        raise UserError(f"{flag} {path}: opset {opset_of(model)} could not be lifted to opset "
+                        f"{opset} ({_first_line(error)})") from None
+
+
+def step_opset(*models: onnx.ModelProto) -> int:
+    """The step graph's opset: the highest of its parts' (each part is lifted to it)."""
+    return max(opset_of(model) for model in models)
 
 
 def _first_line(error: Exception) -> str:
@@ -226,11 +265,18 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
     return fixed, size
 
 
+# ops whose output depends on their input's shape only, never on its values
+SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
+
+
 def depending_on(model: onnx.ModelProto, source: str) -> list[str]:
-    """Node outputs that depend on tensor `source`, in graph order."""
+    """Node outputs whose values depend on the values of tensor `source`, in graph order
+    (what is computed from its shape alone, e.g. a scale from `Shape`, is a constant here)."""
     depends = {source}
     ordered = []
     for node in model.graph.node:
+        if node.op_type in SHAPE_ONLY_OPS and node.domain in ("", "ai.onnx"):
+            continue
         if any(name in depends for name in node.input):
             for output in node.output:
                 if output and output not in depends:
@@ -364,19 +410,15 @@ def onnx_net_vjp(net: OnnxNet, model: onnx.ModelProto, *, act_layer: str, batch:
                  generated: tuple[int, int] | None = None) -> tuple[onnx.ModelProto, str]:
     """The adapter + the loaded net (`loaded_net`) cut at tensor `act_layer`, with its VJP
     w.r.t. the crop, and the crop input's name (the contract of `reproduce.step.nets.net_vjp`).
-    `generated`: the generator's image size, which the crop must fit in."""
+    `generated`: the generator's image size (H, W), which the crop must fit in (`crop_side`)."""
     from converters.vjp.transform import build_vjp
-    if net.crop < 1:
-        raise UserError(f"--crop_size {net.crop}: must be at least 1")
-    if generated is not None and (net.crop > generated[0] or net.crop > generated[1]):
-        raise UserError(f"--crop_size {net.crop}: larger than the generator's "
-                        f"{generated[0]}×{generated[1]} image")
+    crop = crop_side(net.crop, generated or (RELEASE_CROP, RELEASE_CROP))
     model, input_name, size = prepared_net(net, model, batch)
     model = cut_at(model, act_layer, net.path)
     if act_layer not in depending_on(model, input_name):
         raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
                         f"of {net.path}")
-    model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, net.crop, size)
+    model, crop_input = with_input_adapter(model, input_name, net.adapter, batch, crop, size)
     try:
         return build_vjp(model, wrt=[crop_input], of=[act_layer]), crop_input
     except UserError as error:  # VJPError: an op without a rule, a tensor off the path

@@ -21,19 +21,21 @@ from common import hashing
 from common.errors import UserError
 from reproduce.run.job import NetFiles
 from reproduce.step.graph import CodeMode
-from reproduce.step.onnx_net import CAFFE_MEAN_RGB, OnnxNet
+from reproduce.step.onnx_net import CAFFE_MEAN_RGB, RELEASE_CROP, OnnxNet
 from reproduce.sweep.plan import Fixed
 
 CAFFE_ROLES = ("generator_definition", "generator_weights", "net_definition", "net_weights")
 ONNX_ROLES = ("generator_definition", "generator_weights", "net_onnx")
 DEFAULT_RUNTIME = "onnxruntime"
-DEFAULT_CROP = 227  # act_max's --crop_size default (reproduce.cli.onnx_net_flags)
+# what a sweep's identity records for act_max's default --crop_size (the release's crop; the
+# value earlier sweeps recorded for it, so they resume)
+DEFAULT_CROP = RELEASE_CROP
 # identity key → the flag that sets it (what a refused resume names)
 IDENTITY_FLAGS = {**{role: f"--{role}" for role in CAFFE_ROLES}, "net_onnx": "--net_onnx",
                   "gen_in": "--generator_input", "gen_out": "--generator_output",
                   "net_input": "--net_input", "net_rgb": "--net_rgb", "net_mean": "--net_mean",
                   "net_std": "--net_std", "net_input_size": "--net_input_size",
-                  "crop_size": "--crop_size", "runtime": "--runtime"}
+                  "crop_size": "--crop_size", "token": "--token", "runtime": "--runtime"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ def adapter_identity(onnx_net: OnnxNet) -> dict[str, object]:
     return {"net_input": onnx_net.input_name or "", "net_rgb": adapter.rgb,
             "net_mean": list(adapter.mean), "net_std": list(adapter.std) if adapter.std else None,
             "net_input_size": list(adapter.size) if adapter.size else None,
-            "crop_size": onnx_net.crop}
+            "crop_size": DEFAULT_CROP if onnx_net.crop is None else onnx_net.crop,
+            **({} if onnx_net.token is None else {"token": onnx_net.token})}
 
 
 def nets_identity(setup: RunSetup) -> dict[str, object]:
@@ -145,8 +148,10 @@ def act_max_flags(setup: RunSetup) -> list[str]:
             flags += ["--net_std", *numbers(adapter.std)]
         if adapter.size:
             flags += ["--net_input_size", *map(str, adapter.size)]
-        if onnx_net.crop != DEFAULT_CROP:
+        if onnx_net.crop is not None:
             flags += ["--crop_size", str(onnx_net.crop)]
+        if onnx_net.token is not None:
+            flags += ["--token", str(onnx_net.token)]
     if setup.runtime != DEFAULT_RUNTIME:
         flags += ["--runtime", setup.runtime]
     if setup.providers:

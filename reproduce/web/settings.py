@@ -161,6 +161,7 @@ def site_settings(spec: SiteSpec, step_model: StepModel, model: onnx.ModelProto,
     settings = {
         "format": FORMAT,
         "act_layer": spec.act_layer, "activation_shape": list(shapes.activation),
+        "token": shapes.act.token,
         "units": units, "xy": spec.xy, "L2": spec.l2, "mode": step_model.mode.value, "bound": bound,
         "code_size": shapes.code_size, "generated_shape": list(shapes.generated),
         "image_shape": list(shapes.net_input),

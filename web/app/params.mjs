@@ -28,17 +28,19 @@ function finite(name, text) {
   return value;
 }
 
-// reproduce.run.job.unit_index: channel `unit` at row and column xy of a C×H×W blob, else the
-// flat index `unit`.
+// reproduce.step.act_layer.ActLayer.flat_index: channel `unit` at row and column xy of a C×H×W
+// blob; channel `unit` at token `settings.token` of a T×C token layout (without a token: the
+// channel's mean over the tokens, index `unit`); else the flat index `unit`.
 export function unitIndex(settings, unit) {
   const shape = settings.activation_shape;
   if (shape.length === 3) return (unit * shape[1] + settings.xy) * shape[2] + settings.xy;
+  if (shape.length === 2 && settings.token != null) return settings.token * shape[1] + unit;
   return unit;
 }
 
 function checkUnit(settings, text) {
   const units = settings.units;
-  const noun = settings.activation_shape.length === 3 ? 'channels' : 'units';
+  const noun = [2, 3].includes(settings.activation_shape.length) ? 'channels' : 'units';
   const unit = whole('unit', text, `must be a unit number (0-${units - 1} for layer ${settings.act_layer})`);
   if (unit >= units) {
     throw new ParameterError(`unit ${unit}: out of range for layer ${settings.act_layer} (${units} ${noun})`);
