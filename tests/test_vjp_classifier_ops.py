@@ -18,6 +18,7 @@ from converters.vjp.rules import RULES
 from converters.vjp.transform import build_vjp
 from support.vjp_check import (away_from_zero, caffe_max_pool_backward, check_vjp, distinct,
                                report_measured, runner, values)
+from support.vjp_graphs import check_node, graph_model, one_node
 
 LATER = 21   # the latest opset the forms are checked at besides 13
 
@@ -26,48 +27,6 @@ LATER = 21   # the latest opset the forms are checked at besides 13
 def print_measured_errors():
     yield
     print("\nlargest errors per rule (relative to max(1, |grad|max)):\n" + report_measured())
-
-
-def _model(nodes, inputs: dict, constants: dict | None = None, opset: int = 13,
-           outputs=("y0",), float32_constants=()):
-    """elem_type -> a model of `nodes`: graph inputs shaped like `inputs`, initializers
-    `constants` (float ones in the model's type, except those named in float32_constants,
-    such as Resize scales, which ONNX types float)."""
-    constants = constants or {}
-
-    def make(elem_type: int):
-        dtype = helper.tensor_dtype_to_np_dtype(elem_type)
-        graph_inputs = [helper.make_tensor_value_info(k, elem_type, v.shape)
-                        for k, v in inputs.items()]
-        inits = [numpy_helper.from_array(
-            v.astype(dtype) if v.dtype.kind == "f" and k not in float32_constants else v, k)
-            for k, v in constants.items()]
-        graph = helper.make_graph(
-            nodes, "g", graph_inputs,
-            [helper.make_tensor_value_info(o, elem_type, None) for o in outputs], inits)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    return make
-
-
-def _node(op_type: str, inputs, n_outputs: int = 1, **attrs):
-    return helper.make_node(op_type, list(inputs), [f"y{i}" for i in range(n_outputs)],
-                            name=f"{op_type}_0", **attrs)
-
-
-def _check(form: str, op_type: str, inputs: dict, constants: dict | None = None,
-           node_inputs=None, opset: int = 13, wrt=None, n_outputs: int = 1, of=("y0",),
-           float32_constants=(), **attrs):
-    """One node (inputs: graph inputs, then initializers, unless node_inputs names them,
-    "" for an absent one); the gradient wrt `wrt` (default: the graph inputs) is checked.
-    Initializers named in wrt become inputs and are fed from `constants`."""
-    constants = constants or {}
-    names = node_inputs if node_inputs is not None else [*inputs, *constants]
-    node = _node(op_type, names, n_outputs, **attrs)
-    make = _model([node], inputs, constants, opset, [f"y{i}" for i in range(n_outputs)],
-                  float32_constants)
-    wrt = list(wrt or inputs)
-    feeds = {**inputs, **{k: v for k, v in constants.items() if k in wrt}}
-    return check_vjp(f"{op_type} {form}", make, feeds, wrt, list(of))
 
 
 def _ints(*values) -> np.ndarray:
@@ -94,14 +53,14 @@ def test_batch_normalization_inference_matches_finite_differences_for_every_inpu
     channels = shape[1]
     stats = {"scale": values(1, [channels]), "B": values(2, [channels]),
              "mean": values(3, [channels]), "var": values(4, [channels], 0.5, 2)}
-    _check(f"rank {len(shape)}", "BatchNormalization", {"x": values(0, shape)}, stats,
+    check_node(f"rank {len(shape)}", "BatchNormalization", {"x": values(0, shape)}, stats,
            opset=opset, wrt=["x", *stats], epsilon=1e-3)
 
 
 @OPSETS
 @pytest.mark.parametrize("shape", [[2, 3, 5], [2, 3, 4, 5], [1, 2, 3, 2, 2]], ids=str)
 def test_global_average_pool_matches_finite_differences(opset, shape):
-    _check(f"rank {len(shape)}", "GlobalAveragePool", {"x": values(0, shape)}, opset=opset)
+    check_node(f"rank {len(shape)}", "GlobalAveragePool", {"x": values(0, shape)}, opset=opset)
 
 
 AVERAGE_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
@@ -113,7 +72,7 @@ AVERAGE_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
 @pytest.mark.parametrize("include_pad", [0, 1])
 @pytest.mark.parametrize("attrs", AVERAGE_POOLS, ids=["pad", "ceil", "global-like"])
 def test_average_pool_matches_finite_differences_with_and_without_count_include_pad(opset, include_pad, attrs):
-    _check(f"count_include_pad={include_pad}", "AveragePool",
+    check_node(f"count_include_pad={include_pad}", "AveragePool",
            {"x": values(0, [2, 3, 7, 7])}, opset=opset, count_include_pad=include_pad,
            **attrs)
 
@@ -128,7 +87,7 @@ MAX_POOLS = [dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
 def test_max_pool_matches_finite_differences_before_and_after_scatter_add(opset, attrs):
     """Opsets 13-15 have no ScatterElements reduction: the rule routes through window
     cells instead (distinct values, so no ties and no kink within the step)."""
-    _check(f"opset {'< 16' if opset < 16 else '>= 16'}", "MaxPool",
+    check_node(f"opset {'< 16' if opset < 16 else '>= 16'}", "MaxPool",
            {"x": distinct(opset, [2, 3, 7, 7])}, opset=opset, **attrs)
 
 
@@ -145,7 +104,7 @@ def test_max_pool_ties_follow_caffe_at_opset_13(attrs):
     x[0, 0] = 1.0
     grads = []
     for opset in (13, 17):
-        model = _model([_node("MaxPool", ["x"], **attrs)], {"x": x}, opset=opset)
+        model = graph_model([one_node("MaxPool", ["x"], **attrs)], {"x": x}, opset=opset)
         vjp = runner(build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"]), double=False)
         y_shape = runner(model(TensorProto.FLOAT), double=False)({"x": x})[0].shape
         g = rng.uniform(0.5, 1.5, y_shape).astype(np.float32) if not grads else g
@@ -167,14 +126,14 @@ def test_conv_with_auto_pad_matches_finite_differences(opset, attrs):
     """TensorFlow exports write auto_pad; its pads are resolved from the input size (ONNX
     Runtime refuses SAME with dilations, so that form is not exercised)."""
     weights = {"W": values(1, [4, 2, 3, 2]), "B": values(2, [4])}
-    _check(attrs["auto_pad"], "Conv", {"x": values(0, [2, 2, 7, 6])}, weights,
+    check_node(attrs["auto_pad"], "Conv", {"x": values(0, [2, 2, 7, 6])}, weights,
            opset=opset, wrt=["x", "W", "B"], **attrs)
 
 
 @pytest.mark.parametrize("include_pad", [0, 1])
 @pytest.mark.parametrize("attrs", SAME_PADS[:2], ids=["upper", "lower"])
 def test_average_pool_with_auto_pad_is_onnx_runtimes_jacobian(include_pad, attrs):
-    node = _node("AveragePool", ["x"], kernel_shape=[3, 2], count_include_pad=include_pad,
+    node = one_node("AveragePool", ["x"], kernel_shape=[3, 2], count_include_pad=include_pad,
                  **attrs)
     _gradient_equals_ort_jacobian(node, {}, [1, 1, 7, 6], 13)
 
@@ -191,7 +150,7 @@ def test_broadcast_binary_arithmetic_matches_finite_differences(opset, op_type, 
     a = np.asarray(values(0, shapes[0]))
     b = away_from_zero(1, shapes[1])
     b = np.asarray(b + np.sign(b))                                   # |b| >= 1.1
-    _check("broadcast", op_type, {"a": a, "b": b}, opset=opset)
+    check_node("broadcast", op_type, {"a": a, "b": b}, opset=opset)
 
 
 MATMUL_SHAPES = [([3], [3]), ([3], [3, 4]), ([2, 3], [3]), ([3], [2, 3, 4]), ([2, 2, 3], [3]),
@@ -202,7 +161,7 @@ MATMUL_SHAPES = [([3], [3]), ([3], [3, 4]), ([2, 3], [3]), ([3], [2, 3, 4]), ([2
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
 def test_batched_and_one_dimensional_matmul_match_finite_differences(opset, shapes):
     form = "1-D operand" if 1 in (len(shapes[0]), len(shapes[1])) else "batched"
-    _check(form, "MatMul", {"A": values(0, shapes[0]), "B": values(1, shapes[1])},
+    check_node(form, "MatMul", {"A": values(0, shapes[0]), "B": values(1, shapes[1])},
            opset=opset)
 
 
@@ -222,7 +181,7 @@ def test_gemm_matches_finite_differences_in_every_attribute_combination(trans_a,
               "B": values(1, [n, k] if trans_b else [k, n])}
     if GEMM_C[c_kind] is not None:
         inputs["C"] = np.asarray(values(2, GEMM_C[c_kind]))
-    _check(f"transA={trans_a} transB={trans_b} {c_kind}", "Gemm", inputs,
+    check_node(f"transA={trans_a} transB={trans_b} {c_kind}", "Gemm", inputs,
            transA=trans_a, transB=trans_b, **alpha_beta)
 
 
@@ -245,7 +204,7 @@ def test_reshaping_ops_match_finite_differences(opset, op_type, attrs, constants
     x = values(0, [6, 1, 5] if op_type != "Reshape" else [3, 2, 5])
     form = " ".join([*(f"{k}={v}" for k, v in attrs.items()),
                      *(f"{k}={v.tolist()}" for k, v in constants.items())])
-    _check(form, op_type, {"x": x}, constants,
+    check_node(form, op_type, {"x": x}, constants,
            opset=opset, **attrs)
 
 
@@ -255,7 +214,7 @@ def test_concat_on_any_axis_matches_finite_differences(opset, axis):
     shapes = [[2, 3, 4], [2, 3, 4], [2, 3, 4]]
     for i, shape in enumerate(shapes):
         shape[axis] = i + 1
-    _check(f"axis={axis}", "Concat", {f"x{i}": values(i, s) for i, s in enumerate(shapes)},
+    check_node(f"axis={axis}", "Concat", {f"x{i}": values(i, s) for i, s in enumerate(shapes)},
            opset=opset, axis=axis)
 
 
@@ -268,7 +227,7 @@ def test_concat_on_any_axis_matches_finite_differences(opset, axis):
 @pytest.mark.parametrize("of", [["y0", "y1"], ["y1"]])
 def test_every_split_form_matches_finite_differences(form, opset, constants, attrs, of):
     """An output without a cotangent contributes zeros."""
-    _check(form, "Split", {"x": values(0, [3, 7 if constants or "num_outputs" in attrs
+    check_node(form, "Split", {"x": values(0, [3, 7 if constants or "num_outputs" in attrs
                                             else 8])},
            constants, opset=opset, n_outputs=2, of=of, **attrs)
 
@@ -291,7 +250,7 @@ def test_slice_with_negative_indices_axes_and_steps_matches_finite_differences(o
     if steps is not None:
         constants["steps"] = steps
         names.append("steps")
-    _check(form, "Slice", {"x": values(0, [4, 5, 8])}, constants, names, opset=opset)
+    check_node(form, "Slice", {"x": values(0, [4, 5, 8])}, constants, names, opset=opset)
 
 
 PADS = [("constant", 13, _ints(1, 0, 2, 0, 2, 1), None, None),
@@ -317,7 +276,7 @@ def test_pad_in_every_mode_and_on_axes_matches_finite_differences(mode, opset, p
     if axes is not None:
         constants["axes"] = axes
         names += [""] * (3 - len(names)) + ["axes"]
-    _check(f"{mode} opset {opset}{' axes' if axes is not None else ''}", "Pad",
+    check_node(f"{mode} opset {opset}{' axes' if axes is not None else ''}", "Pad",
            {"x": values(0, [3, 4, 5])}, constants, names, opset=opset, wrt=["x"],
            mode=mode.split(",")[0])
 
@@ -342,10 +301,10 @@ def test_clip_with_bounds_as_constants_inputs_or_absent_matches_finite_differenc
     while names[-1] == "":
         names.pop()
     if bounds_are == "inputs" and present:
-        _check(f"{form}, bounds as inputs", "Clip", {"x": x, **present}, None, names,
+        check_node(f"{form}, bounds as inputs", "Clip", {"x": x, **present}, None, names,
                opset=opset)
     else:
-        _check(form, "Clip", {"x": x}, present, names, opset=opset)
+        check_node(form, "Clip", {"x": x}, present, names, opset=opset)
 
 
 @pytest.mark.parametrize("op_type,attrs,x", [
@@ -357,8 +316,8 @@ def test_kinks_take_the_outer_side(op_type, attrs, x):
     ReLU at 0), HardSigmoid 0 where alpha x + beta is 0 or 1, HardSwish 0 at -3, 1 at 3."""
     x = np.array([x], dtype=np.float32)
     constants = {"min": np.array(0.0, np.float32), "max": np.array(6.0, np.float32)}
-    node = _node(op_type, ["x", "min", "max"] if op_type == "Clip" else ["x"], **attrs)
-    model = _model([node], {"x": x}, constants if op_type == "Clip" else {}, opset=14)
+    node = one_node(op_type, ["x", "min", "max"] if op_type == "Clip" else ["x"], **attrs)
+    model = graph_model([node], {"x": x}, constants if op_type == "Clip" else {}, opset=14)
     grad = runner(build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"]), double=False)(
         {"x": x, "y0_grad": np.ones_like(x)})[1]
     expected = {"Clip": [0, 0, 0, 0, 1], "HardSigmoid": [0, 0, 0, 0, 0.2],
@@ -370,7 +329,7 @@ def test_clip_with_equal_bounds_sends_the_gradient_to_max():
     """lo == hi: y = hi everywhere (Min(Max(x, lo), hi), ties to the bound)."""
     feeds = {"x": np.array([[-1.0, 0.5, 2.0]], np.float32), "min": np.array(0.5, np.float32),
              "max": np.array(0.5, np.float32)}
-    model = _model([_node("Clip", ["x", "min", "max"])], feeds)(TensorProto.FLOAT)
+    model = graph_model([one_node("Clip", ["x", "min", "max"])], feeds)(TensorProto.FLOAT)
     g = np.array([[1.0, 2.0, 4.0]], np.float32)
     _, dx, dlo, dhi = runner(build_vjp(model, list(feeds), ["y0"]), double=False)(
         {**feeds, "y0_grad": g})
@@ -383,25 +342,25 @@ def test_clip_with_equal_bounds_sends_the_gradient_to_max():
 def test_hard_sigmoid_matches_finite_differences(opset, attrs):
     alpha, beta = attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
     x = _away_from(0, [3, 5], [-beta / alpha, (1 - beta) / alpha], low=-5, high=5)
-    _check(str(attrs or "defaults"), "HardSigmoid", {"x": x}, opset=opset, **attrs)
+    check_node(str(attrs or "defaults"), "HardSigmoid", {"x": x}, opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("opset", [14, LATER])
 def test_hard_swish_matches_finite_differences(opset):
     x = _away_from(0, [3, 5], [-3.0, 3.0], low=-5, high=5)
-    _check("", "HardSwish", {"x": x}, opset=opset)
+    check_node("", "HardSwish", {"x": x}, opset=opset)
 
 
 @OPSETS
 @pytest.mark.parametrize("op_type", ["Sigmoid", "Tanh"])
 def test_sigmoid_and_tanh_match_finite_differences(opset, op_type):
-    _check("", op_type, {"x": values(0, [3, 5], -3, 3)}, opset=opset)
+    check_node("", op_type, {"x": values(0, [3, 5], -3, 3)}, opset=opset)
 
 
 @OPSETS
 @pytest.mark.parametrize("attrs", [{}, {"axis": 0}, {"axis": -2}], ids=["default -1", "0", "-2"])
 def test_softmax_on_default_and_negative_axes_matches_finite_differences(opset, attrs):
-    _check(f"axis {attrs.get('axis', 'default')}", "Softmax", {"x": values(0, [2, 3, 4], -2, 2)},
+    check_node(f"axis {attrs.get('axis', 'default')}", "Softmax", {"x": values(0, [2, 3, 4], -2, 2)},
            opset=opset, **attrs)
 
 
@@ -421,13 +380,13 @@ def test_reductions_with_axes_as_attribute_or_input_match_finite_differences(for
     if axes is not None and not as_input:
         attrs = {**attrs, "axes": axes}
     where = "input" if as_input else "attribute"
-    _check(f"{form}, axes {where}", op_type, {"x": values(0, [2, 3, 4, 5])}, constants,
+    check_node(f"{form}, axes {where}", op_type, {"x": values(0, [2, 3, 4, 5])}, constants,
            opset=opset, **attrs)
 
 
 @pytest.mark.parametrize("op_type", ["ReduceMean", "ReduceSum"])
 def test_reduction_with_no_axes_and_noop_flag_is_identity(op_type):
-    _check("noop_with_empty_axes", op_type, {"x": values(0, [2, 3])}, opset=18,
+    check_node("noop_with_empty_axes", op_type, {"x": values(0, [2, 3])}, opset=18,
            noop_with_empty_axes=1)
 
 
@@ -438,12 +397,12 @@ def test_reduction_with_no_axes_and_noop_flag_is_identity(op_type):
     ("ratio, training_mode false", {"ratio": np.array(0.3),
                                     "training_mode": np.array(False)})])
 def test_dropout_in_inference_matches_finite_differences(opset, form, constants):
-    _check(form, "Dropout", {"x": values(0, [3, 4])}, constants, opset=opset)
+    check_node(form, "Dropout", {"x": values(0, [3, 4])}, constants, opset=opset)
 
 
 def test_dropout_in_training_mode_is_refused():
-    node = _node("Dropout", ["x", "ratio", "training"])
-    model = _model([node], {"x": values(0, [2, 2])},
+    node = one_node("Dropout", ["x", "ratio", "training"])
+    model = graph_model([node], {"x": values(0, [2, 2])},
                    {"ratio": np.array(0.5), "training": np.array(True)})(TensorProto.FLOAT)
     with pytest.raises(VJPError, match="Dropout_0: Dropout in training mode"):
         build_vjp(model, ["x"], ["y0"])
@@ -464,7 +423,7 @@ def test_constant_nodes_feed_other_ops_and_get_no_gradient(opset):
                  helper.make_node("Mul", ["x", "c"], ["m"], name="mul"),
                  helper.make_node("Clip", ["m", "lo", "hi"], ["k"], name="clip"),
                  helper.make_node("Reshape", ["k", "shape"], ["y0"], name="reshape")]
-        return _model(nodes, {"x": x}, opset=opset)(elem_type)
+        return graph_model(nodes, {"x": x}, opset=opset)(elem_type)
     x = _away_from(0, [2, 6], [-0.5, 0.5]) / values(5, [2, 6])  # x * c off the bounds
     check_vjp("Constant feeding Mul/Clip/Reshape", make, {"x": x}, ["x"], ["y0"])
     assert RULES["Constant"](None, helper.make_node("Constant", [], ["c"]), [None]) == []
@@ -519,10 +478,10 @@ def _resize_node(mode, transform, nearest_mode, sizing, x_shape):
         spatial = {"x2": [2.0, 2.0], "0.5": [0.6, 0.5], "1.5": [1.5, 1.5]}[sizing.split()[-1]]
         scales = np.array(spatial if spatial_only else [1.0, 1.0, *spatial], np.float32)
         constants = {"roi": np.zeros(0, np.float32), "scales": scales}
-        return _node("Resize", ["x", "roi", "scales"], **attrs), constants
+        return one_node("Resize", ["x", "roi", "scales"], **attrs), constants
     spatial = [int(s) for s in sizing.split()[-1].split("x")]
     sizes = _ints(*spatial) if spatial_only else _ints(*x_shape[:2], *spatial)
-    return _node("Resize", ["x", "", "", "sizes"], **attrs), {"sizes": sizes}
+    return one_node("Resize", ["x", "", "", "sizes"], **attrs), {"sizes": sizes}
 
 
 def _resize_cases():
@@ -550,7 +509,7 @@ FD_RESIZE_CASES = [(c, i) for c, i in zip(RESIZE_CASES, RESIZE_IDS)
 def test_resize_matches_finite_differences(mode, transform, nearest_mode, sizing, opset):
     x = values(0, [2, 3, 5, 7])
     node, constants = _resize_node(mode, transform, nearest_mode, sizing, x.shape)
-    make = _model([node], {"x": x}, constants, opset, float32_constants=("roi", "scales"))
+    make = graph_model([node], {"x": x}, constants, opset, float32_constants=("roi", "scales"))
     options = " ".join(f"{k}={v}" for k, v in nearest_mode.items()) \
         if isinstance(nearest_mode, dict) else nearest_mode or ""
     check_vjp(f"Resize {mode} {transform} {options}".strip(), make, {"x": x},
@@ -564,7 +523,7 @@ def _gradient_equals_ort_jacobian(node, constants, x_shape, opset, float32_const
     Tolerance: J's entries are ONNX Runtime's own float32 weights; each gradient cell sums
     at most 16 float32 products of magnitude <= 4 here (error <= 16 * 4 * 2^-24 ~ 4e-6),
     while one cell or weight taken wrongly moves it by O(0.1 .. 1)."""
-    model = _model([node], {"x": np.zeros(x_shape)}, constants, opset,
+    model = graph_model([node], {"x": np.zeros(x_shape)}, constants, opset,
                    float32_constants=float32_constants)(TensorProto.FLOAT)
     forward = runner(model, double=False)
     size = int(np.prod(x_shape))
@@ -596,7 +555,7 @@ def test_resize_gradient_is_onnx_runtimes_jacobian(mode, transform, nearest_mode
 def test_dilated_average_pool_gradient_is_onnx_runtimes_jacobian(attrs):
     """Dilations appeared in AveragePool at opset 19 (no float64 reference here, so the
     check is against ONNX Runtime's float32 forward)."""
-    _gradient_equals_ort_jacobian(_node("AveragePool", ["x"], **attrs), {}, [1, 1, 6, 7], 19)
+    _gradient_equals_ort_jacobian(one_node("AveragePool", ["x"], **attrs), {}, [1, 1, 6, 7], 19)
 
 
 @pytest.mark.parametrize("attrs,message", [
@@ -605,8 +564,8 @@ def test_dilated_average_pool_gradient_is_onnx_runtimes_jacobian(attrs):
      "coordinate_transformation_mode tf_crop_and_resize"),
     ({"mode": "linear", "antialias": 1}, "antialiased Resize downscaling")])
 def test_resize_forms_without_a_rule_are_refused(attrs, message):
-    node = _node("Resize", ["x", "roi", "scales"], **attrs)
-    model = _model([node], {"x": values(0, [1, 1, 4, 4])},
+    node = one_node("Resize", ["x", "roi", "scales"], **attrs)
+    model = graph_model([node], {"x": values(0, [1, 1, 4, 4])},
                    {"roi": np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32),
                     "scales": np.array([1, 1, 0.5, 0.5], np.float32)}, opset=19,
                    float32_constants=("roi", "scales"))(TensorProto.FLOAT)
@@ -615,8 +574,8 @@ def test_resize_forms_without_a_rule_are_refused(attrs, message):
 
 
 def test_pad_reflect_wider_than_the_input_is_refused():
-    node = _node("Pad", ["x", "pads"], mode="reflect")
-    model = _model([node], {"x": values(0, [2, 3])}, {"pads": _ints(0, 3, 0, 0)})
+    node = one_node("Pad", ["x", "pads"], mode="reflect")
+    model = graph_model([node], {"x": values(0, [2, 3])}, {"pads": _ints(0, 3, 0, 0)})
     with pytest.raises(VJPError, match="node Pad_0: Pad mode reflect gradient needs pads"):
         build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"])
 
@@ -635,7 +594,7 @@ def test_every_op_of_the_issue_has_a_rule():
 
 def test_a_missing_rule_names_the_op_and_the_node(monkeypatch):
     monkeypatch.delitem(RULES, "HardSwish")
-    model = _model([_node("HardSwish", ["x"])], {"x": values(0, [2, 2])}, opset=14)
+    model = graph_model([one_node("HardSwish", ["x"])], {"x": values(0, [2, 2])}, opset=14)
     with pytest.raises(VJPError, match=r"no gradient rule for op HardSwish \(node HardSwish_0\)"):
         build_vjp(model(TensorProto.FLOAT), ["x"], ["y0"])
 
@@ -662,7 +621,7 @@ def test_small_mobile_classifier_gradient_matches_finite_differences_end_to_end(
              helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
              helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["logits"], name="fc", transB=1),
              helper.make_node("Softmax", ["logits"], ["y0"], name="softmax")]
-    make = _model(nodes, {"x": values(0, [2, 2, 6, 6])}, weights, opset)
+    make = graph_model(nodes, {"x": values(0, [2, 2, 6, 6])}, weights, opset)
     check_vjp(f"classifier graph opset {opset}", make, {"x": values(0, [2, 2, 6, 6])},
               ["x"], ["y0"])
 

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 import onnx
 from onnx import helper
 
-from common.onnx_graph import constant_values, inferred_types, names_in, prune, standard_opset
+from common.onnx_graph import (STANDARD_DOMAINS, constant_values, inferred_types, names_in, prune,
+                               standard_opset)
 from converters.vjp.context import GradContext, VJPError
+from converters.vjp.fold import fold_constants
 from converters.vjp.rules import RULES
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,12 @@ def _tensor_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
 def _nodes_on_path(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str],
                    types: dict) -> tuple[list[onnx.NodeProto], set[str]]:
     """Nodes with a float input reachable from wrt and an output that reaches of,
-    and the set of tensors that depend on wrt."""
+    and the set of tensors that depend on wrt.
+
+    Only floating-point outputs carry a dependence: an integer or boolean output (Shape,
+    Size, Equal, Greater, ArgMax, NonZero, a MaxPool's Indices, ...) is piecewise constant in
+    wrt, its derivative zero, so it never gets a gradient and its node never needs a rule
+    unless a float output of it is on the path."""
     depends = set(wrt)
     for node in graph.node:
         if any(i in depends for i in node.input):
@@ -122,7 +129,11 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
         raise VJPError("model imports no standard ONNX opset")
     if opset < 13:
         raise VJPError(f"model opset {opset} is too old: build_vjp needs opset >= 13")
-    _promote_initializers(graph, wrt)
+    _promote_initializers(graph, wrt)  # before folding: a wrt initializer is no constant
+    try:
+        fold_constants(result)
+    except onnx.shape_inference.InferenceError:
+        pass  # reported, one line, by _tensor_types below
     types = _tensor_types(result)
     _check_request(graph, wrt, of, types)
     on_path, depends = _nodes_on_path(graph, wrt, of, types)
@@ -133,10 +144,11 @@ def build_vjp(model: onnx.ModelProto, wrt: Sequence[str], of: Sequence[str]) -> 
         output_grads = [_accumulate(ctx, grads[o]) if o in grads else None for o in node.output]
         if all(g is None for g in output_grads):
             continue
-        rule = RULES.get(node.op_type)
-        if rule is None or node.domain not in ("", "ai.onnx"):
-            raise VJPError(f"no gradient rule for op {node.op_type} (node {node.name})")
         ctx.node_name = node.name or node.output[0]
+        rule = RULES.get(node.op_type)
+        if rule is None or node.domain not in STANDARD_DOMAINS:
+            op = f"{node.domain}.{node.op_type}" if node.domain not in STANDARD_DOMAINS else node.op_type
+            raise VJPError(f"no gradient rule for op {op} (node {ctx.node_name})")
         input_grads = rule(ctx, node, output_grads)
         input_grads = _one_per_input(node, input_grads)
         for name, grad in zip(node.input, input_grads, strict=True):

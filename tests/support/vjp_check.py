@@ -3,15 +3,16 @@ support/numpy_conv.py's), a float64 runner for ONNX graphs, the finite-differenc
 the value generators the rule tests draw inputs from.
 
 ONNX Runtime's CPU provider has no double kernels for Conv, ConvTranspose, AveragePool,
-GlobalAveragePool, LRN, HardSigmoid, HardSwish and Resize, so graphs holding those run in float64 on onnx's
+GlobalAveragePool, LRN, HardSigmoid, HardSwish, Resize, Erf and Gelu (which it runs as Erf), so graphs holding those run in float64 on onnx's
 ReferenceEvaluator, with its ConvTranspose (wrong for group > 1), LRN (loops over the
-batch axis instead of channels), MaxPool (Indices wrong with pads) and AveragePool (divisor
+batch axis instead of channels), Erf and Gelu (round through float32), MaxPool (Indices wrong with pads) and AveragePool (divisor
 wrong for ceil-mode windows past the input) replaced by the NumPy versions below (tests
 check them against ONNX Runtime in float32). Every graph is also run in float32 on ONNX
 Runtime and compared with the float64 result.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -25,7 +26,7 @@ from converters.vjp.transform import build_vjp
 from support.numpy_conv import conv_transpose2d
 
 ORT_HAS_NO_DOUBLE = {"Conv", "ConvTranspose", "AveragePool", "GlobalAveragePool", "LRN",
-                     "HardSigmoid", "HardSwish", "Resize"}
+                     "HardSigmoid", "HardSwish", "Resize", "Erf", "Gelu"}
 MEASURED: dict[str, dict[str, float]] = {}   # rule -> {"fd": max error, "f32": max error}
 
 
@@ -138,6 +139,30 @@ class AveragePool(OpRun):
         return ((total / divisor).astype(x.dtype),)
 
 
+def erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+class Erf(OpRun):
+    """Erf in the input's precision (the reference evaluator's rounds through float32)."""
+    op_domain = ""
+
+    def _run(self, x):
+        return (erf(x),)
+
+
+class Gelu(OpRun):
+    """Gelu (opset 20) in the input's precision (the reference evaluator expands it to its
+    function body, whose Erf rounds through float32)."""
+    op_domain = ""
+
+    def _run(self, x, approximate="none"):
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+            return ((0.5 * x * (1 + np.tanh(inner))).astype(x.dtype),)
+        return ((0.5 * x * (1 + erf(x / math.sqrt(2)))).astype(x.dtype),)
+
+
 class LRN(OpRun):
     op_domain = ""
 
@@ -150,7 +175,8 @@ def runner(model: onnx.ModelProto, double: bool) -> Callable[[dict], list[np.nda
     """A function feeds -> outputs: ONNX Runtime, or the patched reference evaluator for
     float64 graphs holding ops ONNX Runtime has no double kernels for."""
     if double and any(n.op_type in ORT_HAS_NO_DOUBLE for n in model.graph.node):
-        evaluator = ReferenceEvaluator(model, new_ops=[AveragePool, ConvTranspose, LRN, MaxPool])
+        evaluator = ReferenceEvaluator(model, new_ops=[AveragePool, ConvTranspose, Erf, Gelu, LRN,
+                                                        MaxPool])
         return lambda feeds: evaluator.run(None, feeds)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

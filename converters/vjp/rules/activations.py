@@ -1,5 +1,8 @@
-"""Pointwise nonlinearities (Caffe ReLU, Sigmoid, TanH, AbsVal, Exp, Power) and Softmax."""
+"""Pointwise nonlinearities (Caffe ReLU, Sigmoid, TanH, AbsVal, Exp, Power; Erf, Gelu,
+Reciprocal of transformer exports) and Softmax."""
 from __future__ import annotations
+
+import math
 
 from converters.vjp.context import attributes
 from converters.vjp.rules import register
@@ -83,3 +86,54 @@ def softmax(ctx, node, grads):
     axes = [attributes(node).get("axis", -1) % ctx.rank(y)]
     dot = ctx.reduce_sum(ctx.emit("Mul", [g, y]), axes, keepdims=1)
     return [ctx.emit("Mul", [y, ctx.emit("Sub", [g, dot])])]
+
+
+@register("Reciprocal")
+def reciprocal(ctx, node, grads):
+    """y = 1 / x: dx = -g * y^2."""
+    y = node.output[0]
+    return [ctx.emit("Neg", [ctx.emit("Mul", [grads[0], ctx.emit("Mul", [y, y])])])]
+
+
+@register("Erf")
+def erf(ctx, node, grads):
+    """dx = g * 2 / sqrt(pi) * exp(-x^2) (GELU as exporters decompose it: x/√2, Erf, ...)."""
+    x = node.input[0]
+    slope = ctx.scale(_exp_of_minus(ctx, x, 1.0), 2 / math.sqrt(math.pi), like=x)
+    return [ctx.emit("Mul", [grads[0], slope])]
+
+
+def _exp_of_minus(ctx, x: str, factor: float) -> str:
+    """exp(-factor * x^2)."""
+    return ctx.emit("Exp", [ctx.scale(ctx.emit("Mul", [x, x]), -factor, like=x)])
+
+
+_TANH_CUBIC = 0.044715  # the tanh approximation's coefficient (ONNX Gelu, opset 20)
+
+
+@register("Gelu")
+def gelu(ctx, node, grads):
+    """approximate = "none": y = x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2, so
+    dx = g * (Φ(x) + x φ(x)) with φ(x) = exp(-x²/2) / √(2π).
+    approximate = "tanh": y = x (1 + t) / 2, t = tanh(u), u = √(2/π) (x + 0.044715 x³), so
+    dx = g * ((1 + t) / 2 + x (1 - t²) √(2/π) (1 + 3 * 0.044715 x²) / 2)."""
+    g, x = grads[0], node.input[0]
+    approximate = attributes(node).get("approximate", b"none")
+    approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+    one, half = ctx.const(1, like=x), ctx.const(0.5, like=x)
+    if approximate == "tanh":
+        root = math.sqrt(2 / math.pi)
+        square = ctx.emit("Mul", [x, x])
+        cubic = ctx.emit("Add", [one, ctx.scale(square, _TANH_CUBIC, like=x)])
+        t = ctx.emit("Tanh", [ctx.scale(ctx.emit("Mul", [x, cubic]), root, like=x)])
+        cubic_slope = ctx.emit("Add", [one, ctx.scale(square, 3 * _TANH_CUBIC, like=x)])
+        tanh_slope = ctx.emit("Sub", [one, ctx.emit("Mul", [t, t])])
+        inner = ctx.scale(ctx.emit("Mul", [x, ctx.emit("Mul", [tanh_slope, cubic_slope])]),
+                          root, like=x)
+        slope = ctx.emit("Mul", [half, ctx.emit("Add", [ctx.emit("Add", [one, t]), inner])])
+    else:
+        cdf = ctx.emit("Mul", [half, ctx.emit("Add", [one, ctx.emit("Erf", [
+            ctx.scale(x, 1 / math.sqrt(2), like=x)])])])
+        pdf = ctx.scale(_exp_of_minus(ctx, x, 0.5), 1 / math.sqrt(2 * math.pi), like=x)
+        slope = ctx.emit("Add", [cdf, ctx.emit("Mul", [x, pdf])])
+    return [ctx.emit("Mul", [g, slope])]

@@ -1,4 +1,5 @@
-"""Broadcasting arithmetic: Add, Sum, Sub, Mul, Div, Pow, Max, Min (Caffe Eltwise, Power)."""
+"""Broadcasting arithmetic: Add, Sum, Sub, Mul, Div, Pow, Max, Min (Caffe Eltwise, Power) and
+the broadcasting select Where."""
 from __future__ import annotations
 
 from converters.vjp.rules import register
@@ -74,3 +75,15 @@ def extremum(ctx, node, grads):
         taken = hit if taken is None else ctx.emit("Or", [taken, hit])
         result[index] = ctx.unbroadcast(ctx.emit("Where", [mine, g, zero]), x, y)
     return result
+
+
+@register("Where")
+def where(ctx, node, grads):
+    """y = a where cond else b (the three broadcast): da = g where cond (0 elsewhere),
+    db = g where not cond, each summed back over its broadcast axes; the boolean cond gets
+    none. A NaN or inf in the branch not taken does not reach the gradient."""
+    g, y = grads[0], node.output[0]
+    cond, a, b = node.input
+    zero = ctx.const(0, like=y)
+    return [None, ctx.unbroadcast(ctx.emit("Where", [cond, g, zero]), a, y),
+            ctx.unbroadcast(ctx.emit("Where", [cond, zero, g]), b, y)]

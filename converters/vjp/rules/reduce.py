@@ -1,4 +1,5 @@
-"""Reductions: ReduceMean (global pooling as classifiers export it) and ReduceSum."""
+"""Reductions: ReduceMean (global pooling as classifiers export it), ReduceSum, ReduceMax and
+ReduceMin."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,3 +53,20 @@ def reduce_sum(ctx, node, grads):
     if axes is None:
         return [grads[0], None]
     return [_spread(ctx, node, grads[0], None, axes), None]
+
+
+@register("ReduceMax", "ReduceMin")
+def reduce_extremum(ctx, node, grads):
+    """y = max (min) of x over the axes: the cells holding the extremum share the gradient
+    equally, dx = g * [x == y] / (number of such cells in their group). This is
+    torch.amax/amin's rule (a tie of k cells gives each g / k); torch.max(x, dim) instead
+    sends g to the one index it returns. Without ties, g goes to the arg-extremum."""
+    axes = _reduced_axes(ctx, node)
+    g, x, y = grads[0], node.input[0], node.output[0]
+    if axes is None:
+        return [g, None]
+    if not attributes(node).get("keepdims", 1):
+        g, y = (ctx.emit("Unsqueeze", [name, ctx.ints(axes)]) for name in (g, y))
+    hit = ctx.emit("Cast", [ctx.emit("Equal", [x, y])], to=ctx.elem_type(x))
+    share = ctx.emit("Div", [g, ctx.reduce_sum(hit, axes, keepdims=1)])
+    return [ctx.emit("Mul", [hit, share]), None]

@@ -30,7 +30,7 @@ def apply_along_axis(ctx: GradContext, value: str, matrix: np.ndarray, axis: int
     return ctx.emit("Transpose", [product], perm=swap)
 
 
-def _one_hot_rows(sources: np.ndarray, size: int) -> np.ndarray:
+def one_hot_rows(sources: np.ndarray, size: int) -> np.ndarray:
     """matrix[j, sources[j]] = 1: output cell j copies input cell sources[j]."""
     matrix = np.zeros((len(sources), size))
     matrix[np.arange(len(sources)), sources] = 1.0
@@ -53,12 +53,14 @@ def dropout(ctx, node, grads):
     return _no_grad_for_rest(node, grads[0])
 
 
-@register("Cast")
+@register("Cast", "CastLike")
 def cast(ctx, node, grads):
+    """The gradient cast back to the input's type (none for an integer input); CastLike's
+    second input only gives the type."""
     x = node.input[0]
     if ctx.np_dtype(x).kind != "f":
-        return [None]
-    return [ctx.emit("Cast", [grads[0]], to=ctx.elem_type(x))]
+        return _no_grad_for_rest(node, None)
+    return _no_grad_for_rest(node, ctx.emit("Cast", [grads[0]], to=ctx.elem_type(x)))
 
 
 @register("Reshape", "Flatten", "Squeeze", "Unsqueeze")
@@ -130,7 +132,7 @@ def slice_(ctx, node, grads):
             pads[axis], pads[rank + axis] = begin, size - max(stop, begin)
         else:
             read = np.arange(begin, stop, step, dtype=np.int64)
-            g = apply_along_axis(ctx, g, _one_hot_rows(read, size), axis, like=x)
+            g = apply_along_axis(ctx, g, one_hot_rows(read, size), axis, like=x)
     if any(pads):
         g = ctx.emit("Pad", [g, ctx.ints(pads)])
     return _no_grad_for_rest(node, g)
@@ -183,5 +185,5 @@ def pad(ctx, node, grads):
                            f"[0, {limit}] on axis {axis} (size {size}), got "
                            f"{begins[axis]}, {ends[axis]}")
         sources = _padded_sources(mode, size, begins[axis], ends[axis])
-        g = apply_along_axis(ctx, g, _one_hot_rows(sources, size), axis, like=x)
+        g = apply_along_axis(ctx, g, one_hot_rows(sources, size), axis, like=x)
     return _no_grad_for_rest(node, g)
