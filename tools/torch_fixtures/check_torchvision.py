@@ -23,6 +23,7 @@ subset. The whole list takes about 40 minutes on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import logging
 import os
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from common.numerics import relative_error  # noqa: E402
 from tools.torch_fixtures.export_fixtures import (EXPORTERS, INPUT_NAME, OUTPUT_NAME,  # noqa: E402
                                                   export, kink_margins)
 
@@ -90,7 +92,6 @@ def torchvision_model(name: str, seed: int = 0) -> torch.nn.Module:
 
 def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int) -> np.ndarray:
     """d logits[0, unit] / d image in float64 (a float64 copy of the model)."""
-    import copy
     model64 = copy.deepcopy(model).double()
     x = torch.from_numpy(image.astype(np.float64)).requires_grad_(True)
     model64(x)[0, unit].backward()
@@ -111,11 +112,6 @@ def our_input_gradient(path: Path, image: np.ndarray, unit: int) -> np.ndarray:
     cotangent[0, unit] = 1.0
     return session.run([f"{INPUT_NAME}_grad"], {INPUT_NAME: image.astype(np.float32),
                                                  f"{OUTPUT_NAME}_grad": cotangent})[0]
-
-
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    from common.numerics import relative_error as common_relative_error
-    return common_relative_error(actual, expected)
 
 
 def act_max_command(python: str, onnx_path: Path, start_lr: float, out: Path,
@@ -167,7 +163,6 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
     model = torchvision_model(name)
     image = np.random.default_rng(0).standard_normal((1, 3, SIZE, SIZE)).astype(np.float32)
     expected = torch_input_gradient(model, image, UNIT)
-    import copy
     margin = min(kink_margins(copy.deepcopy(model).double(),
                               torch.from_numpy(image.astype(np.float64))).values(), default=None)
     rows, found = [], None

@@ -88,10 +88,10 @@ def kink_margins(model: nn.Module, image: torch.Tensor) -> dict[str, float]:
             x = inputs[0].detach()
             if isinstance(module, nn.MaxPool2d):
                 margin = _relative(_maxpool_gap(module, x), x)
-            elif isinstance(module, nn.ReLU):
-                margin = _relative(x.abs(), x)
+            elif isinstance(module, nn.ReLU):  # exact zeros (structural) are no decision
+                margin = _relative(x[x != 0].abs(), x)
             elif isinstance(module, nn.ReLU6):
-                margin = _relative(torch.minimum(x.abs(), (x - 6).abs()), x)
+                margin = _relative(torch.minimum(x.abs(), (x - 6).abs())[x != 0], x)
             else:  # Hardswish, Hardsigmoid: kinks at ±3
                 margin = _relative(torch.minimum((x - 3).abs(), (x + 3).abs()), x)
             margins[name] = min(margin, margins.get(name, math.inf))
