@@ -43,6 +43,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from common.numerics import relative_error  # noqa: E402
+from tools.torch_fixtures import holds  # noqa: E402
 from tools.torch_fixtures.export_fixtures import (EXPORTERS, INPUT_NAME, OUTPUT_NAME,  # noqa: E402
                                                   export, kink_margins)
 
@@ -73,6 +74,8 @@ class Row:
     exporter: str
     opset: int | None = None
     grad_error: float | None = None
+    held_error: float | None = None  # with the units near a kink held on both sides
+    held: tuple[int, int] | None = None  # units held: torch, ours
     kink_margin: float | None = None  # torch float64: the smallest relative kink margin
     exit_code: int | None = None
     start_lr: float | None = None  # the largest of the ladder that climbs (None: none did)
@@ -90,28 +93,42 @@ def torchvision_model(name: str, seed: int = 0) -> torch.nn.Module:
     return torchvision.models.get_model(name, weights=None).eval()
 
 
-def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int) -> np.ndarray:
-    """d logits[0, unit] / d image in float64 (a float64 copy of the model)."""
+def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int,
+                         hold: bool = False) -> tuple[np.ndarray, int]:
+    """d logits[0, unit] / d image in float64 (a float64 copy of the model); `hold`: units
+    near a kink held (holds.held_kinks). Returns it and the number of units held."""
     model64 = copy.deepcopy(model).double()
     x = torch.from_numpy(image.astype(np.float64)).requires_grad_(True)
-    model64(x)[0, unit].backward()
-    return x.grad.numpy()
+    mode = holds.held_kinks()
+    if hold:
+        with mode:
+            logits = model64(x)
+    else:
+        logits = model64(x)
+    logits[0, unit].backward()
+    return x.grad.numpy(), mode.held
 
 
-def our_input_gradient(path: Path, image: np.ndarray, unit: int) -> np.ndarray:
-    """build_vjp of the exported model, one-hot cotangent at `unit`, ONNX Runtime float32."""
+def our_input_gradient(path: Path, image: np.ndarray, unit: int,
+                       hold: bool = False) -> tuple[np.ndarray, int]:
+    """build_vjp of the exported model, one-hot cotangent at `unit`, ONNX Runtime float32;
+    `hold`: units near a kink held (holds.with_held_kinks). Returns it and the units held."""
     import onnx
     import onnxruntime as ort
     from converters.vjp.transform import build_vjp
-    model = build_vjp(onnx.load(str(path)), wrt=[INPUT_NAME], of=[OUTPUT_NAME])
+    model, held = onnx.load(str(path)), 0
+    feeds = {INPUT_NAME: image.astype(np.float32)}
+    if hold:
+        model, held = holds.with_held_kinks(model, feeds)
+    model = build_vjp(model, wrt=[INPUT_NAME], of=[OUTPUT_NAME])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
     session = ort.InferenceSession(model.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
     cotangent = np.zeros((1, 1000), np.float32)
     cotangent[0, unit] = 1.0
-    return session.run([f"{INPUT_NAME}_grad"], {INPUT_NAME: image.astype(np.float32),
-                                                 f"{OUTPUT_NAME}_grad": cotangent})[0]
+    gradient = session.run([f"{INPUT_NAME}_grad"], {**feeds, f"{OUTPUT_NAME}_grad": cotangent})[0]
+    return gradient, held
 
 
 def act_max_command(python: str, onnx_path: Path, start_lr: float, out: Path,
@@ -162,7 +179,8 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
     """Both exports of one model: opset, gradient error, act_max and the climbing step."""
     model = torchvision_model(name)
     image = np.random.default_rng(0).standard_normal((1, 3, SIZE, SIZE)).astype(np.float32)
-    expected = torch_input_gradient(model, image, UNIT)
+    expected, _ = torch_input_gradient(model, image, UNIT)
+    expected_held, torch_held = torch_input_gradient(model, image, UNIT, hold=True)
     margin = min(kink_margins(copy.deepcopy(model).double(),
                               torch.from_numpy(image.astype(np.float64))).values(), default=None)
     rows, found = [], None
@@ -177,7 +195,10 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
             rows.append(row)
             continue
         try:
-            row.grad_error = relative_error(our_input_gradient(path, image, UNIT), expected)
+            row.grad_error = relative_error(our_input_gradient(path, image, UNIT)[0], expected)
+            ours_held, our_held = our_input_gradient(path, image, UNIT, hold=True)
+            row.held_error = relative_error(ours_held, expected_held)
+            row.held = (torch_held, our_held)
         except Exception as error:  # VJPError (a missing rule), ORT errors
             row.note = f"gradient: {str(error).splitlines()[0][:100]}"
         order = ([found] if found else []) + [lr for lr in ladder if lr != found]
@@ -202,20 +223,23 @@ def table(rows: list[Row], command: str, when: str) -> str:
              f"after {ITERATIONS} updates at the largest `--start_lr` of "
              f"{', '.join(f'{lr:g}' for lr in LADDER)} that climbs; gradient error: "
              "infinity-norm relative error of our float32 input gradient vs torch float64 "
-             "autograd at a seeded image; a ReLU/max-pool input within float32 noise of its kink can flip "
-             "the decision and move the gradient by up to ~1e-2, so the smallest kink margin "
-             "(relative, torch float64, nn modules only) is given beside it; the flip-aware "
-             "comparison at 1e-5 is tests/test_torch_fixtures.py's).", "",
+             "autograd at a seeded image, plain and with the units within 1e-5 (relative) of a ReLU / "
+             "ReLU6 / hard-swish / hard-sigmoid kink held on both sides (tools/torch_fixtures/"
+             "holds.py; units held: torch/ours): a unit within float32 noise of its kink can flip "
+             "and move the plain gradient by up to ~1e-2; the smallest kink margin is torch "
+             "float64's, nn modules only).", "",
              "| model | family | exporter | opset | act_max exit | climbing `--start_lr` | "
-             f"act before | act after {ITERATIONS} | gradient rel. error vs torch | smallest kink margin | "
-             "seconds | note |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"act before | act after {ITERATIONS} | gradient rel. error vs torch | held: error (units) | "
+             "smallest kink margin | seconds | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lr = _number(row.start_lr, "g") if row.start_lr is not None else (
             f"none of {', '.join(f'{lr:g}' for lr in row.tried)}" if row.tried else "–")
+        held = f"({row.held[0]}/{row.held[1]})" if row.held else ""
         lines.append(f"| {row.model} | {row.family} | {row.exporter} | {_number(row.opset, 'd')} | "
                      f"{_number(row.exit_code, 'd')} | {lr} | {_number(row.act_before)} | "
                      f"{_number(row.act_after)} | {_number(row.grad_error, '.2g')} | "
+                     f"{_number(row.held_error, '.2g')} {held} | "
                      f"{_number(row.kink_margin, '.1g')} | "
                      f"{row.seconds:.0f} | {row.note.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
