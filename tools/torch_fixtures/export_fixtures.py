@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tools.torch_fixtures import families  # noqa: E402
+from tools.torch_fixtures import families, holds  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "torch"
 EXPORTERS = ("torchscript", "dynamo")
@@ -67,15 +67,13 @@ def _relative(distance: torch.Tensor, tensor: torch.Tensor) -> float:
     return float(distance.min()) / scale if distance.numel() else math.inf
 
 
-def _maxpool_gap(module: nn.MaxPool2d, x: torch.Tensor) -> torch.Tensor:
-    """Per window: largest − second largest input (padding never wins); windows tied at 0
+def _maxpool_gap(module: nn.MaxPool2d, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Per window: largest − second largest input (holds.maxpool_gaps); windows tied at 0
     (ReLU zeros, whose gradient the ReLU before stops whichever wins) are left out."""
-    kernel, stride, pad = (module.kernel_size, module.stride, module.padding)
-    padded = nn.functional.pad(x, (pad,) * 4, value=-math.inf)
-    windows = padded.unfold(2, kernel, stride).unfold(3, kernel, stride)
-    top_two = windows.reshape(*windows.shape[:4], -1).topk(2, dim=-1).values
-    gap = top_two[..., 0] - top_two[..., 1]
-    return gap[(gap != 0) | (top_two[..., 0] != 0)]
+    pad_h, pad_w = holds._pair(module.padding, 0)
+    largest, gap = holds.maxpool_gaps(x, module.kernel_size, module.stride or module.kernel_size,
+                                      (pad_h, pad_w, pad_h, pad_w), tuple(out.shape[2:]))
+    return gap[(gap != 0) | (largest != 0)]
 
 
 def kink_margins(model: nn.Module, image: torch.Tensor) -> dict[str, float]:
@@ -83,23 +81,31 @@ def kink_margins(model: nn.Module, image: torch.Tensor) -> dict[str, float]:
     margins: dict[str, float] = {}
     hooks = []
 
-    def hook(name: str, module: nn.Module):
+    def note(name: str, margin: float) -> None:
+        margins[name] = min(margin, margins.get(name, math.inf))
+
+    def before(name: str, module: nn.Module):  # before: in-place ReLUs overwrite their input
         def record(_module, inputs):
             x = inputs[0].detach()
-            if isinstance(module, nn.MaxPool2d):
-                margin = _relative(_maxpool_gap(module, x), x)
-            elif isinstance(module, nn.ReLU):  # exact zeros (structural) are no decision
-                margin = _relative(x[x != 0].abs(), x)
+            if isinstance(module, nn.ReLU):  # exact zeros (structural) are no decision
+                note(name, _relative(x[x != 0].abs(), x))
             elif isinstance(module, nn.ReLU6):
-                margin = _relative(torch.minimum(x.abs(), (x - 6).abs())[x != 0], x)
+                note(name, _relative(torch.minimum(x.abs(), (x - 6).abs())[x != 0], x))
             else:  # Hardswish, Hardsigmoid: kinks at ±3
-                margin = _relative(torch.minimum((x - 3).abs(), (x + 3).abs()), x)
-            margins[name] = min(margin, margins.get(name, math.inf))
+                note(name, _relative(torch.minimum((x - 3).abs(), (x + 3).abs()), x))
+        return record
+
+    def after(name: str, module: nn.MaxPool2d):  # after: the window count is the output's
+        def record(_module, inputs, output):
+            x = inputs[0].detach()
+            note(name, _relative(_maxpool_gap(module, x, output), x))
         return record
 
     for name, module in model.named_modules():
-        if isinstance(module, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.MaxPool2d)):
-            hooks.append(module.register_forward_pre_hook(hook(name, module)))
+        if isinstance(module, nn.MaxPool2d):
+            hooks.append(module.register_forward_hook(after(name, module)))
+        elif isinstance(module, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid)):
+            hooks.append(module.register_forward_pre_hook(before(name, module)))
     with torch.no_grad():
         model(image)
     for handle in hooks:

@@ -56,11 +56,11 @@ def _pair(value, default: int) -> tuple[int, int]:
     return tuple(value) if isinstance(value, (list, tuple)) else (int(value), int(value))
 
 
-def maxpool_near(x: torch.Tensor, kernel, stride, pads: tuple[int, int, int, int],
-                 out_hw: tuple[int, int], tau: float) -> torch.Tensor:
-    """Output windows (N, C, OH, OW) of a 2-D max-pool whose two largest inputs differ by less
-    than tau × max|x|, or tie exactly on a non-zero value (pads: top, left, bottom, right;
-    ceil-mode windows past the input see -inf)."""
+def maxpool_gaps(x: torch.Tensor, kernel, stride, pads: tuple[int, int, int, int],
+                 out_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per output window (N, C, OH, OW) of a 2-D max-pool: the largest input and its gap to the
+    second largest (pads: top, left, bottom, right; padding and ceil-mode windows past the
+    input see -inf)."""
     (kh, kw), (sh, sw) = _pair(kernel, 1), _pair(stride, 1)
     top, left, bottom, right = pads
     height, width = x.shape[2] + top + bottom, x.shape[3] + left + right
@@ -70,9 +70,16 @@ def maxpool_near(x: torch.Tensor, kernel, stride, pads: tuple[int, int, int, int
                             value=-float("inf"))
     windows = padded.unfold(2, kh, sh).unfold(3, kw, sw)[:, :, :out_hw[0], :out_hw[1]]
     top_two = windows.reshape(*windows.shape[:4], -1).topk(2, dim=-1).values
-    gap = top_two[..., 0] - top_two[..., 1]
+    return top_two[..., 0], top_two[..., 0] - top_two[..., 1]
+
+
+def maxpool_near(x: torch.Tensor, kernel, stride, pads: tuple[int, int, int, int],
+                 out_hw: tuple[int, int], tau: float) -> torch.Tensor:
+    """Output windows whose two largest inputs differ by less than tau × max|x|, or tie
+    exactly on a non-zero value."""
+    largest, gap = maxpool_gaps(x, kernel, stride, pads, out_hw)
     scale = float(x.detach().abs().max()) or 1.0
-    return ((gap > 0) & (gap < tau * scale)) | ((gap == 0) & (top_two[..., 0] != 0))
+    return ((gap > 0) & (gap < tau * scale)) | ((gap == 0) & (largest != 0))
 
 
 class held_kinks(TorchFunctionMode):
