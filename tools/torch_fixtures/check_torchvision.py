@@ -87,10 +87,17 @@ class Row:
 
 
 def torchvision_model(name: str, seed: int = 0) -> torch.nn.Module:
-    """The model with random weights (weights=None) under `seed`, in eval mode."""
+    """The model with random weights (weights=None) under `seed`, in eval mode; a linear layer
+    torchvision initialises to zero (ViT's head) is drawn from N(0, 0.01²) instead, so that
+    the logits depend on the image."""
     import torchvision
     torch.manual_seed(seed)
-    return torchvision.models.get_model(name, weights=None).eval()
+    model = torchvision.models.get_model(name, weights=None).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear) and not module.weight.any():
+                module.weight.normal_(0.0, 0.01)
+    return model
 
 
 def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int,
@@ -166,6 +173,10 @@ def climb(row: Row, python: str, onnx_path: Path, work: Path, ladder: list[float
         if code != 0 or acts is None:
             row.note = message[:120]
             return
+        if len(acts) <= ITERATIONS:  # the run stopped early
+            row.note = f"--start_lr {start_lr:g}: the trace holds {len(acts)} activations"
+            row.act_before, row.act_after = float(acts[0]), None
+            continue
         row.act_before, row.act_after = float(acts[0]), float(acts[ITERATIONS])
         log.info("%s %s --start_lr %g: act %.4g → %.4g", row.model, row.exporter, start_lr,
                  row.act_before, row.act_after)
@@ -218,7 +229,8 @@ def _number(value: float | None, spec: str = ".4g") -> str:
 def table(rows: list[Row], command: str, when: str) -> str:
     """The Markdown table with its caption (date, command)."""
     lines = [f"Measured {when} with `{command}` (torch {torch.__version__}; random weights, "
-             f"`weights=None` under seed 0: the machine has no internet, so no ImageNet weights; "
+             f"`weights=None` under seed 0, a zero-initialised head drawn from N(0, 0.01²): the "
+             f"machine has no internet, so no ImageNet weights; "
              f"act_max with the demo generator, unit {UNIT}, activation before the first and "
              f"after {ITERATIONS} updates at the largest `--start_lr` of "
              f"{', '.join(f'{lr:g}' for lr in LADDER)} that climbs; gradient error: "
