@@ -9,7 +9,8 @@ nothing downloaded), each exported by both of torch's exporters
   float64 autograd within relative 1e-5, flip-aware: these nets have millions of ReLU units and
   max-pool windows, a few within float32 noise of their kink, and one flipped decision moves the
   gradient by up to ~1e-2; those units are held on both sides (tools/torch_fixtures/holds.py,
-  each side choosing from its own values), and both sides must hold the same number;
+  each side choosing from its own values), and both sides must hold the same number
+  (tools/torch_fixtures/check_torchvision.held_gradients);
 - act_max --net_onnx (the demo generator) runs 3 iterations and exits 0.
 """
 from __future__ import annotations
@@ -23,7 +24,6 @@ torch = pytest.importorskip("torch", reason="torch not installed (the `torch` ex
                                             "pip install -r requirements-torch.txt onnxscript)")
 pytest.importorskip("torchvision", reason="torchvision not installed (requirements-torch.txt)")
 
-from common.numerics import relative_error  # noqa: E402
 from tools.torch_fixtures import check_torchvision as tv  # noqa: E402
 
 MODELS = ["resnet18", "mobilenet_v3_small", "densenet121"]
@@ -43,13 +43,11 @@ def test_a_torchvision_model_runs_and_its_gradient_matches_torch(name, exporter,
     model = tv.torchvision_model(name)
     path = tmp_path / f"{name}.{exporter}.onnx"
     tv.export(model, torch.from_numpy(image), exporter, path)
-    ours, our_held = tv.our_input_gradient(path, image, tv.UNIT, hold=True)
-    expected, torch_held = tv.torch_input_gradient(model, image, tv.UNIT, hold=True)
-    error = relative_error(ours, expected)
-    log.info("%s %s: input gradient relative error %.3g (%d units held)", name, exporter, error,
-             our_held)
-    assert our_held == torch_held
-    assert error <= RTOL
+    held = tv.held_gradients(model, path, image, tv.UNIT)
+    log.info("%s %s: input gradient relative error %.3g (%s units held at %g)", name, exporter,
+             held.error, held.held, held.tau)
+    assert held.held[0] == held.held[1]
+    assert held.error <= RTOL
     from support.own_network import act_max
     status = act_max("--net_onnx", str(path), "--act_layer", tv.OUTPUT_NAME, "--unit", str(tv.UNIT),
                      "--net_preset", "torchvision", "--demo", "--crop_size", str(tv.CROP),

@@ -76,6 +76,7 @@ class Row:
     grad_error: float | None = None
     held_error: float | None = None  # with the units near a kink held on both sides
     held: tuple[int, int] | None = None  # units held: torch, ours
+    tau: float | None = None  # the threshold they were held at
     kink_margin: float | None = None  # torch float64: the smallest relative kink margin
     exit_code: int | None = None
     start_lr: float | None = None  # the largest of the ladder that climbs (None: none did)
@@ -101,12 +102,13 @@ def torchvision_model(name: str, seed: int = 0) -> torch.nn.Module:
 
 
 def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int,
-                         hold: bool = False) -> tuple[np.ndarray, int]:
+                         hold: float | None = None) -> tuple[np.ndarray, int]:
     """d logits[0, unit] / d image in float64 (a float64 copy of the model); `hold`: units
-    near a kink held (holds.held_kinks). Returns it and the number of units held."""
+    within that relative distance of a kink held (holds.held_kinks). Returns it and the number
+    of units held."""
     model64 = copy.deepcopy(model).double()
     x = torch.from_numpy(image.astype(np.float64)).requires_grad_(True)
-    mode = holds.held_kinks()
+    mode = holds.held_kinks(hold or holds.TAU)
     if hold:
         with mode:
             logits = model64(x)
@@ -117,16 +119,17 @@ def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int,
 
 
 def our_input_gradient(path: Path, image: np.ndarray, unit: int,
-                       hold: bool = False) -> tuple[np.ndarray, int]:
+                       hold: float | None = None) -> tuple[np.ndarray, int]:
     """build_vjp of the exported model, one-hot cotangent at `unit`, ONNX Runtime float32;
-    `hold`: units near a kink held (holds.with_held_kinks). Returns it and the units held."""
+    `hold`: units within that relative distance of a kink held (holds.with_held_kinks).
+    Returns it and the units held."""
     import onnx
     import onnxruntime as ort
     from converters.vjp.transform import build_vjp
     model, held = onnx.load(str(path)), 0
     feeds = {INPUT_NAME: image.astype(np.float32)}
     if hold:
-        model, held = holds.with_held_kinks(model, feeds)
+        model, held = holds.with_held_kinks(model, feeds, hold)
     model = build_vjp(model, wrt=[INPUT_NAME], of=[OUTPUT_NAME])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
@@ -136,6 +139,35 @@ def our_input_gradient(path: Path, image: np.ndarray, unit: int,
     cotangent[0, unit] = 1.0
     gradient = session.run([f"{INPUT_NAME}_grad"], {**feeds, f"{OUTPUT_NAME}_grad": cotangent})[0]
     return gradient, held
+
+
+@dataclass
+class HeldGradients:
+    """Both sides' input gradients with the same number of kink units held (`tau`)."""
+
+    ours: np.ndarray
+    torch: np.ndarray
+    held: tuple[int, int]  # torch's, ours
+    tau: float
+
+    @property
+    def error(self) -> float:
+        return relative_error(self.ours, self.torch)
+
+
+def held_gradients(model: torch.nn.Module, path: Path, image: np.ndarray, unit: int,
+                   cache: dict[float, tuple[np.ndarray, int]] | None = None) -> HeldGradients:
+    """Input gradients with the kink units held on both sides, at the first of holds.TAUS where
+    both hold as many units (a unit within float32 noise of the threshold itself can be held
+    on one side only; the next threshold moves it away). `cache`: torch's results per tau."""
+    cache = {} if cache is None else cache
+    for tau in holds.TAUS:
+        if tau not in cache:
+            cache[tau] = torch_input_gradient(model, image, unit, hold=tau)
+        ours, count = our_input_gradient(path, image, unit, hold=tau)
+        if count == cache[tau][1]:
+            break
+    return HeldGradients(ours, cache[tau][0], (cache[tau][1], count), tau)
 
 
 def act_max_command(python: str, onnx_path: Path, start_lr: float, out: Path,
@@ -191,7 +223,7 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
     model = torchvision_model(name)
     image = np.random.default_rng(0).standard_normal((1, 3, SIZE, SIZE)).astype(np.float32)
     expected, _ = torch_input_gradient(model, image, UNIT)
-    expected_held, torch_held = torch_input_gradient(model, image, UNIT, hold=True)
+    torch_held: dict[float, tuple[np.ndarray, int]] = {}
     margin = min(kink_margins(copy.deepcopy(model).double(),
                               torch.from_numpy(image.astype(np.float64))).values(), default=None)
     rows, found = [], None
@@ -207,9 +239,8 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
             continue
         try:
             row.grad_error = relative_error(our_input_gradient(path, image, UNIT)[0], expected)
-            ours_held, our_held = our_input_gradient(path, image, UNIT, hold=True)
-            row.held_error = relative_error(ours_held, expected_held)
-            row.held = (torch_held, our_held)
+            held = held_gradients(model, path, image, UNIT, torch_held)
+            row.held_error, row.held, row.tau = held.error, held.held, held.tau
         except Exception as error:  # VJPError (a missing rule), ORT errors
             row.note = f"gradient: {str(error).splitlines()[0][:100]}"
         order = ([found] if found else []) + [lr for lr in ladder if lr != found]
@@ -235,9 +266,10 @@ def table(rows: list[Row], command: str, when: str) -> str:
              f"after {ITERATIONS} updates at the largest `--start_lr` of "
              f"{', '.join(f'{lr:g}' for lr in LADDER)} that climbs; gradient error: "
              "infinity-norm relative error of our float32 input gradient vs torch float64 "
-             "autograd at a seeded image, plain and with the units within 1e-5 (relative) of a ReLU / "
-             "ReLU6 / hard-swish / hard-sigmoid kink held on both sides (tools/torch_fixtures/"
-             "holds.py; units held: torch/ours): a unit within float32 noise of its kink can flip "
+             "autograd at a seeded image, plain and with the units within τ (relative) of a ReLU / "
+             "ReLU6 / hard-swish / hard-sigmoid / max-pool kink held on both sides "
+             "(tools/torch_fixtures/holds.py; units held: torch/ours at τ, the first of "
+             f"{', '.join(f'{tau:g}' for tau in holds.TAUS)} where both hold as many): a unit within float32 noise of its kink can flip "
              "and move the plain gradient by up to ~1e-2; the smallest kink margin is torch "
              "float64's, nn modules only).", "",
              "| model | family | exporter | opset | act_max exit | climbing `--start_lr` | "
@@ -247,7 +279,7 @@ def table(rows: list[Row], command: str, when: str) -> str:
     for row in rows:
         lr = _number(row.start_lr, "g") if row.start_lr is not None else (
             f"none of {', '.join(f'{lr:g}' for lr in row.tried)}" if row.tried else "–")
-        held = f"({row.held[0]}/{row.held[1]})" if row.held else ""
+        held = f"({row.held[0]}/{row.held[1]} at {row.tau:g})" if row.held else ""
         lines.append(f"| {row.model} | {row.family} | {row.exporter} | {_number(row.opset, 'd')} | "
                      f"{_number(row.exit_code, 'd')} | {lr} | {_number(row.act_before)} | "
                      f"{_number(row.act_after)} | {_number(row.grad_error, '.2g')} | "

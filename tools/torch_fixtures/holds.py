@@ -29,6 +29,7 @@ from torch.nn import functional
 from torch.overrides import TorchFunctionMode
 
 TAU = 1e-5
+TAUS = (TAU, 2 * TAU, 4 * TAU)  # thresholds to try when the two sides hold different counts
 ONNX_KINK_OPS = {"Relu", "Clip", "HardSwish", "HardSigmoid", "MaxPool"}
 
 
