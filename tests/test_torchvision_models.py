@@ -8,9 +8,10 @@ nothing downloaded), each exported by both of torch's exporters
 - `build_vjp`'s input gradient of one logit, on ONNX Runtime in float32, against torch's
   float64 autograd within relative 1e-5, flip-aware: these nets have millions of ReLU units and
   max-pool windows, a few within float32 noise of their kink, and one flipped decision moves the
-  gradient by up to ~1e-2; those units are held on both sides (tools/torch_fixtures/holds.py,
-  each side choosing from its own values), and both sides must hold the same number
-  (tools/torch_fixtures/check_torchvision.held_gradients);
+  gradient by up to ~1e-2; those units are held on both sides (tools/torch_fixtures/holds.py:
+  torch picks them, and the graph holds the same ones, its kink nodes pairing with torch's
+  kink calls; tools/torch_fixtures/check_torchvision.held_gradients), and both sides must
+  hold as many;
 - act_max --net_onnx (the demo generator) runs 3 iterations and exits 0.
 """
 from __future__ import annotations

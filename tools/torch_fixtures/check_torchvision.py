@@ -77,6 +77,7 @@ class Row:
     held_error: float | None = None  # with the units near a kink held on both sides
     held: tuple[int, int] | None = None  # units held: torch, ours
     tau: float | None = None  # the threshold they were held at
+    paired: bool = False  # ours held exactly torch's units
     kink_margin: float | None = None  # torch float64: the smallest relative kink margin
     exit_code: int | None = None
     start_lr: float | None = None  # the largest of the ladder that climbs (None: none did)
@@ -102,10 +103,10 @@ def torchvision_model(name: str, seed: int = 0) -> torch.nn.Module:
 
 
 def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int,
-                         hold: float | None = None) -> tuple[np.ndarray, int]:
+                         hold: float | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """d logits[0, unit] / d image in float64 (a float64 copy of the model); `hold`: units
-    within that relative distance of a kink held (holds.held_kinks). Returns it and the number
-    of units held."""
+    within that relative distance of a kink held (holds.held_kinks). Returns it and the held
+    units (a mask per kink call, in call order; none without `hold`)."""
     model64 = copy.deepcopy(model).double()
     x = torch.from_numpy(image.astype(np.float64)).requires_grad_(True)
     mode = holds.held_kinks(hold or holds.TAU)
@@ -115,21 +116,22 @@ def torch_input_gradient(model: torch.nn.Module, image: np.ndarray, unit: int,
     else:
         logits = model64(x)
     logits[0, unit].backward()
-    return x.grad.numpy(), mode.held
+    return x.grad.numpy(), mode.masks
 
 
-def our_input_gradient(path: Path, image: np.ndarray, unit: int,
-                       hold: float | None = None) -> tuple[np.ndarray, int]:
+def our_input_gradient(path: Path, image: np.ndarray, unit: int, hold: float | None = None,
+                       masks: list[np.ndarray] | None = None) -> tuple[np.ndarray, int, bool]:
     """build_vjp of the exported model, one-hot cotangent at `unit`, ONNX Runtime float32;
-    `hold`: units within that relative distance of a kink held (holds.with_held_kinks).
-    Returns it and the units held."""
+    `hold`: units within that relative distance of a kink held (holds.with_held_kinks; torch's
+    `masks` when they pair with the graph's kink nodes). Returns it, the units held and
+    whether torch's masks were used."""
     import onnx
     import onnxruntime as ort
     from converters.vjp.transform import build_vjp
-    model, held = onnx.load(str(path)), 0
+    model, held, matched = onnx.load(str(path)), 0, False
     feeds = {INPUT_NAME: image.astype(np.float32)}
     if hold:
-        model, held = holds.with_held_kinks(model, feeds, hold)
+        model, held, matched = holds.with_held_kinks(model, feeds, hold, masks)
     model = build_vjp(model, wrt=[INPUT_NAME], of=[OUTPUT_NAME])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
@@ -138,17 +140,18 @@ def our_input_gradient(path: Path, image: np.ndarray, unit: int,
     cotangent = np.zeros((1, 1000), np.float32)
     cotangent[0, unit] = 1.0
     gradient = session.run([f"{INPUT_NAME}_grad"], {**feeds, f"{OUTPUT_NAME}_grad": cotangent})[0]
-    return gradient, held
+    return gradient, held, matched
 
 
 @dataclass
 class HeldGradients:
-    """Both sides' input gradients with the same number of kink units held (`tau`)."""
+    """Both sides' input gradients with kink units held (`tau`)."""
 
     ours: np.ndarray
     torch: np.ndarray
     held: tuple[int, int]  # torch's, ours
     tau: float
+    paired: bool  # ours held exactly torch's units
 
     @property
     def error(self) -> float:
@@ -156,18 +159,21 @@ class HeldGradients:
 
 
 def held_gradients(model: torch.nn.Module, path: Path, image: np.ndarray, unit: int,
-                   cache: dict[float, tuple[np.ndarray, int]] | None = None) -> HeldGradients:
-    """Input gradients with the kink units held on both sides, at the first of holds.TAUS where
-    both hold as many units (a unit within float32 noise of the threshold itself can be held
+                   cache: dict[float, tuple[np.ndarray, list[np.ndarray]]] | None = None) -> HeldGradients:
+    """Input gradients with the kink units held on both sides: torch's units when its kink
+    calls pair with the graph's kink nodes; else each side's own, at the first of holds.TAUS
+    where both hold as many (a unit within float32 noise of the threshold itself can be held
     on one side only; the next threshold moves it away). `cache`: torch's results per tau."""
     cache = {} if cache is None else cache
     for tau in holds.TAUS:
         if tau not in cache:
             cache[tau] = torch_input_gradient(model, image, unit, hold=tau)
-        ours, count = our_input_gradient(path, image, unit, hold=tau)
-        if count == cache[tau][1]:
+        expected, masks = cache[tau]
+        torch_held = int(sum(mask.sum() for mask in masks))
+        ours, count, paired = our_input_gradient(path, image, unit, hold=tau, masks=masks)
+        if paired or count == torch_held:
             break
-    return HeldGradients(ours, cache[tau][0], (cache[tau][1], count), tau)
+    return HeldGradients(ours, expected, (torch_held, count), tau, paired)
 
 
 def act_max_command(python: str, onnx_path: Path, start_lr: float, out: Path,
@@ -223,7 +229,7 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
     model = torchvision_model(name)
     image = np.random.default_rng(0).standard_normal((1, 3, SIZE, SIZE)).astype(np.float32)
     expected, _ = torch_input_gradient(model, image, UNIT)
-    torch_held: dict[float, tuple[np.ndarray, int]] = {}
+    torch_held: dict[float, tuple[np.ndarray, list[np.ndarray]]] = {}
     margin = min(kink_margins(copy.deepcopy(model).double(),
                               torch.from_numpy(image.astype(np.float64))).values(), default=None)
     rows, found = [], None
@@ -241,6 +247,7 @@ def check_model(name: str, python: str, work: Path, exporters: list[str],
             row.grad_error = relative_error(our_input_gradient(path, image, UNIT)[0], expected)
             held = held_gradients(model, path, image, UNIT, torch_held)
             row.held_error, row.held, row.tau = held.error, held.held, held.tau
+            row.paired = held.paired
         except Exception as error:  # VJPError (a missing rule), ORT errors
             row.note = f"gradient: {str(error).splitlines()[0][:100]}"
         order = ([found] if found else []) + [lr for lr in ladder if lr != found]
@@ -268,7 +275,9 @@ def table(rows: list[Row], command: str, when: str) -> str:
              "infinity-norm relative error of our float32 input gradient vs torch float64 "
              "autograd at a seeded image, plain and with the units within τ (relative) of a ReLU / "
              "ReLU6 / hard-swish / hard-sigmoid / max-pool kink held on both sides "
-             "(tools/torch_fixtures/holds.py; units held: torch/ours at τ, the first of "
+             "(tools/torch_fixtures/holds.py; units held: torch/ours at τ; *paired*: ours are "
+             "exactly torch's, its kink calls pairing with the graph's kink nodes; else each "
+             "side's own at the first τ of "
              f"{', '.join(f'{tau:g}' for tau in holds.TAUS)} where both hold as many): a unit within float32 noise of its kink can flip "
              "and move the plain gradient by up to ~1e-2; the smallest kink margin is torch "
              "float64's, nn modules only).", "",
@@ -279,7 +288,8 @@ def table(rows: list[Row], command: str, when: str) -> str:
     for row in rows:
         lr = _number(row.start_lr, "g") if row.start_lr is not None else (
             f"none of {', '.join(f'{lr:g}' for lr in row.tried)}" if row.tried else "–")
-        held = f"({row.held[0]}/{row.held[1]} at {row.tau:g})" if row.held else ""
+        held = (f"({row.held[0]}/{row.held[1]} at {row.tau:g}{', paired' if row.paired else ''})"
+                if row.held else "")
         lines.append(f"| {row.model} | {row.family} | {row.exporter} | {_number(row.opset, 'd')} | "
                      f"{_number(row.exit_code, 'd')} | {lr} | {_number(row.act_before)} | "
                      f"{_number(row.act_after)} | {_number(row.grad_error, '.2g')} | "

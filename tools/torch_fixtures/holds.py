@@ -5,10 +5,11 @@ well-defined derivative, and a full-size torchvision model has millions of such 
 of them that close: one flipped decision moves its input gradient by up to ~1e-2. As the Caffe
 fixtures do (tools/reference_caffe/kinks.py), such units are *held*: their output keeps its
 value as a constant (y·0 + held), so no gradient flows through them and the forward pass is
-unchanged. Each side picks the units from its own forward values (inputs within TAU × the
-tensor's largest magnitude of a kink, TAU far above float32 noise and far below the margins
-of all but a few units), so both hold the same units unless one sits within noise of the TAU
-boundary itself:
+unchanged. torch picks the units (inputs within TAU × the tensor's largest magnitude of a
+kink, TAU far above float32 noise and far below the margins of all but a few units) and the
+ONNX side holds the same ones: torch's kink calls pair one to one, in order and shape, with
+the exported graph's kink nodes. Where they do not pair, the ONNX side picks from its own
+values, and both hold the same units unless one sits within noise of the TAU boundary itself:
 
 - torch (float64): `held_kinks()`, a TorchFunctionMode around relu / relu6 / hardtanh /
   hardswish / hardsigmoid;
@@ -95,7 +96,15 @@ class held_kinks(TorchFunctionMode):
     def __init__(self, tau: float = TAU) -> None:
         super().__init__()
         self.tau = tau
-        self.held = 0
+        self.masks: list[np.ndarray] = []  # per kink call, in call order: the units held
+
+    @property
+    def held(self) -> int:
+        return int(sum(mask.sum() for mask in self.masks))
+
+    def _hold(self, out: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+        self.masks.append(near.numpy().copy())
+        return torch.where(near, out.detach(), out)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
@@ -108,8 +117,7 @@ class held_kinks(TorchFunctionMode):
         args = args[:1] + tuple(a for a in args[1:] if not isinstance(a, bool))
         out = plain(*args, **kwargs)
         near = _near(args[0], _kinks(getattr(func, "__name__", ""), args, kwargs), self.tau)
-        self.held += int(near.sum())
-        return torch.where(near, out.detach(), out)
+        return self._hold(out, near)
 
     def _max_pool(self, func, args: tuple, kwargs: dict):
         out = func(*args, **kwargs)
@@ -124,8 +132,7 @@ class held_kinks(TorchFunctionMode):
         pad_h, pad_w = _pair(given.get("padding"), 0)
         near = maxpool_near(given["input"], kernel, stride, (pad_h, pad_w, pad_h, pad_w),
                             tuple(out.shape[2:]), self.tau)
-        self.held += int(near.sum())
-        return torch.where(near, out.detach(), out)
+        return self._hold(out, near)
 
 
 def _onnx_kinks(model: onnx.ModelProto, node: onnx.NodeProto) -> tuple[float, ...]:
@@ -154,41 +161,57 @@ def _onnx_maxpool_near(node: onnx.NodeProto, x: torch.Tensor, out_shape: tuple[i
     return near.numpy()
 
 
-def with_held_kinks(model: onnx.ModelProto, feeds: dict[str, np.ndarray],
-                    tau: float = TAU) -> tuple[onnx.ModelProto, int]:
-    """The model with every kink activation output T rewritten as T·mask + held (constants from
-    ONNX Runtime's float32 forward at `feeds`); and the number of units held."""
+def _own_masks(model: onnx.ModelProto, kink_nodes: list[onnx.NodeProto],
+               values: dict[str, np.ndarray], tau: float) -> list[np.ndarray]:
+    masks = []
+    for node in kink_nodes:
+        x = torch.from_numpy(np.asarray(values[node.input[0]], np.float64))
+        if node.op_type == "MaxPool":
+            masks.append(_onnx_maxpool_near(node, x, values[node.output[0]].shape, tau))
+        else:
+            masks.append(_near(x, _onnx_kinks(model, node), tau).numpy())
+    return masks
+
+
+def with_held_kinks(model: onnx.ModelProto, feeds: dict[str, np.ndarray], tau: float = TAU,
+                    masks: list[np.ndarray] | None = None) -> tuple[onnx.ModelProto, int, bool]:
+    """The model with each kink node's output T rewritten as T·mask + held (the held values
+    from ONNX Runtime's float32 forward at `feeds`). The units: `masks` (torch's, from
+    held_kinks, in call order) when they pair one to one, in graph order and shape, with the
+    kink nodes (then both sides hold exactly the same units), else chosen from the forward's
+    own values within `tau`. Returns the model, the number of units held and whether torch's
+    masks were used."""
     import onnxruntime as ort
     from reproduce.conformance.diagnose import instrumented
     probe, _ = instrumented(model)
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     values = {**feeds, **dict(zip(names, session.run(names, feeds)))}
+    kink_nodes = [node for node in model.graph.node
+                  if node.op_type in ONNX_KINK_OPS and node.input[0] in values]
+    matched = masks is not None and len(masks) == len(kink_nodes) and all(
+        mask.shape == values[node.output[0]].shape for mask, node in zip(masks, kink_nodes))
+    if not matched:
+        masks = _own_masks(model, kink_nodes, values, tau)
+    chosen = {node.output[0]: mask for node, mask in zip(kink_nodes, masks) if mask.any()}
     held = onnx.ModelProto()
     held.CopyFrom(model)
-    nodes, count = [], 0
+    nodes = []
     for node in model.graph.node:
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
         nodes.append(copy)
-        if node.op_type not in ONNX_KINK_OPS or node.input[0] not in values:
+        name = node.output[0] if node.output else ""
+        if name not in chosen:
             continue
-        x = torch.from_numpy(np.asarray(values[node.input[0]], np.float64))
-        if node.op_type == "MaxPool":
-            near = _onnx_maxpool_near(node, x, values[node.output[0]].shape, tau)
-        else:
-            near = _near(x, _onnx_kinks(model, node), tau).numpy()
-        if not near.any():
-            continue
-        count += int(near.sum())
-        name = node.output[0]
+        near = chosen[name]
         copy.output[0] = f"{name}|raw"
-        mask = (~near).astype(np.float32)
         value = np.where(near, values[name], 0).astype(np.float32)
-        held.graph.initializer.extend([numpy_helper.from_array(mask, f"{name}|mask"),
+        held.graph.initializer.extend([numpy_helper.from_array((~near).astype(np.float32),
+                                                               f"{name}|mask"),
                                        numpy_helper.from_array(value, f"{name}|held")])
         nodes += [helper.make_node("Mul", [f"{name}|raw", f"{name}|mask"], [f"{name}|masked"]),
                   helper.make_node("Add", [f"{name}|masked", f"{name}|held"], [name])]
     del held.graph.node[:]
     held.graph.node.extend(nodes)
-    return held, count
+    return held, int(sum(mask.sum() for mask in chosen.values())), matched
