@@ -55,12 +55,17 @@ def test_layers_reads_both_token_layouts_and_skips_constants(layout, shape, mode
     status, rows, _ = layers(capsys, str(models[layout]))
     assert status == 0
     by_name = {row[0]: row for row in rows}
-    assert list(by_name) == ["patches", "rows", *TOKEN_TENSORS, "pooled", "logits"]  # no scale
+    assert list(by_name) == ["patches", "rows", "tokens", "mixed", "merged", "scaled", "act",
+                             "pooled", "logits"]  # no scale: a constant
     for name in TOKEN_TENSORS:
         assert by_name[name] == [name, shape, str(TOKEN_CHANNELS),
                                  f"channel, mean of {TOKENS} tokens", "yes"]
     assert by_name["patches"] == ["patches", "1x6x4x4", "6", "channel at --xy (4x4)", "yes"]
     assert by_name["logits"] == ["logits", "1x5", "5", "flat index", "yes"]
+    merged = by_name["merged"]  # 1x16x6 at batch 1, but 1x32x6 at batch 2
+    assert merged[:4] == ["merged", f"1x{TOKENS}x{TOKEN_CHANNELS}", str(TOKEN_CHANNELS),
+                          f"channel, mean of {TOKENS} tokens"]
+    assert merged[4].startswith("no: ") and "no axis of its own is the batch" in merged[4]
 
 
 def test_layers_with_token_says_which_tensors_accept_it(models, capsys):
@@ -80,6 +85,16 @@ def test_layers_with_token_says_which_tensors_accept_it(models, capsys):
 def test_token_on_a_caffe_net_is_one_line_exit_2(capsys):
     status, rows, err = layers(capsys, str(DEMO / "classifier.prototxt"), "--token", "0")
     assert status == 2 and not rows and "--token" in err and "\n" not in err.strip()
+
+
+def test_token_without_net_onnx_is_one_line_exit_2(tmp_path, capsys):
+    assert act_max("--token", "1", "--act_layer", "fc8", "--unit", "0", *GENERATOR,
+                   "--net_definition", str(DEMO / "classifier.prototxt"),
+                   "--net_weights", str(DEMO / "classifier.caffemodel"),
+                   "--output_dir", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--token 1" in err and "--net_onnx" in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def _act_max_acts(model, tmp_path, tag: str, *flags: str) -> dict[int, dict]:
@@ -111,6 +126,8 @@ def test_act_max_on_tokens_is_the_token_mean_or_the_chosen_token(token, models, 
     (("--act_layer", "act", "--unit", "0", "--token", str(TOKENS)), ("--token", "0-15")),
     (("--act_layer", "logits", "--unit", "0", "--token", "0"), ("--token", "not a token layout")),
     (("--act_layer", "act", "--unit", str(TOKEN_CHANNELS)), ("--unit", f"{TOKEN_CHANNELS} channels")),
+    (("--act_layer", "merged", "--unit", "0"), ("--act_layer merged", "no axis of its own")),
+    (("--act_layer", "merged", "--units", "0", "1"), ("--act_layer merged", "1x32x6", "batch of 2")),
 ])
 def test_bad_token_or_unit_is_one_line_exit_2(flags, words, models, tmp_path, capsys):
     assert act_max("--net_onnx", str(models["btc"]), *flags, "--no_cache", *GENERATOR,
@@ -139,3 +156,24 @@ def test_a_wrong_crop_names_the_valid_range(crop, models, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert f"--crop_size {crop}" in err and "1-64" in err and "\n" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_step_graph_cache_keys_on_the_token(models, tmp_path, monkeypatch):
+    """Mean and token 3 are different graphs in different entries; a rebuild is a cache hit
+    with the same graph and the same StepShapes (token included)."""
+    from reproduce.run.job import NetFiles, build_step_model
+    from reproduce.step.graph import CodeMode
+    from reproduce.step.onnx_net import OnnxNet
+    monkeypatch.setenv("DGN_AM_CACHE", str(tmp_path / "cache"))
+
+    def build(token):
+        nets = NetFiles(*GENERATOR[1::2], "", "", net_onnx=OnnxNet(str(models["tbc"]), token=token))
+        return build_step_model(nets, "mixed", 2, CodeMode.NONE)
+    mean, third = build(None), build(3)
+    entries = sorted((tmp_path / "cache").rglob("*.onnx"))
+    assert len(entries) == 2 and (mean.shapes.act.token, third.shapes.act.token) == (None, 3)
+    assert mean.shapes.act.batch_axis == third.shapes.act.batch_axis == 1  # [T, 2, C]
+    again = build(3)
+    assert sorted((tmp_path / "cache").rglob("*.onnx")) == entries
+    assert again.shapes == third.shapes
+    assert again.model.SerializeToString() == third.model.SerializeToString()

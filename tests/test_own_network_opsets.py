@@ -178,3 +178,33 @@ def test_export_step_and_layers_read_external_data_from_another_cwd(saved, tmp_p
                            ["layers", model]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert names == ["conv", "relu", "pooled", "logits"]
+
+
+def test_sweep_reads_external_data_from_another_cwd_and_its_identity_covers_it(tmp_path,
+                                                                              monkeypatch, capsys):
+    """A sweep of the model with its .onnx.data runs from another folder; its nets identity
+    holds the data file's content, so a resume with other weights is refused."""
+    from common.cli import run_subcommands
+    from reproduce.sweep.store import Store
+    from support.sweep import HYPER
+    model = save_with_external_data(pooled_classifier(18), tmp_path / "models" / "net.onnx")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+
+    def sweep() -> int:
+        return run_subcommands("python -m reproduce", None, ["reproduce.cli.sweep"],
+                               ["sweep", "../out", "--net_onnx", "../models/net.onnx", *GENERATOR,
+                                "--act_layer", "logits", *HYPER, "--threads", "1",
+                                "--units", "0-1", "--seeds", "0", "--no_cache"])
+    assert sweep() == 0
+    runs = [path for path in (tmp_path / "out").rglob("logits_000*.jpg") if "atlas" not in path.parts]
+    assert len(runs) == 2
+    with Store(tmp_path / "out", create=False) as store:
+        assert len(store.meta("nets")["net_onnx_data"]) == 64
+    data = model.parent / "net.onnx.data"
+    weights = bytearray(data.read_bytes())
+    weights[0] ^= 1
+    data.write_bytes(bytes(weights))
+    capsys.readouterr()
+    assert sweep() == 2
+    assert "--net_onnx" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 
+from common.errors import UserError
 from reproduce.step.onnx_net import PRESETS, RELEASE_CROP, OnnxNet, adapter_from_flags
 
 
@@ -47,6 +48,9 @@ def add_onnx_net_arguments(parser: argparse.ArgumentParser) -> None:
 def onnx_net_from(args: argparse.Namespace) -> OnnxNet | None:
     """The OnnxNet the flags describe, or None without --net_onnx."""
     if not args.net_onnx:
+        if getattr(args, "token", None) is not None:
+            raise UserError(f"--token {args.token}: for token layers of a --net_onnx model only "
+                            "(Caffe blobs have no tokens)")
         return None
     adapter = adapter_from_flags(args.net_preset, rgb=args.net_rgb, mean=args.net_mean,
                                  std=args.net_std, size=args.net_input_size)

@@ -37,8 +37,8 @@ from reproduce.step.graph import (GEN_PREFIX, NET_PREFIX, CodeMode, StepShapes, 
                                   step_shapes)
 from reproduce.step import cache
 from reproduce.step.nets import generator_forward, generator_vjp, net_forward, net_vjp
-from reproduce.step.onnx_net import (OnnxNet, generated_size, lifted_net, loaded_net, onnx_net_vjp,
-                                     step_opset)
+from reproduce.step.onnx_loading import lifted_net, step_opset
+from reproduce.step.onnx_net import OnnxNet, generated_size, loaded_net, onnx_net_vjp
 from reproduce.step.rules import Schedule
 from reproduce.step.weight_copies import separate_transposed_weights
 

@@ -12,6 +12,11 @@ channels, batch first ([B, T, C], `batch_axis` 0) or sequence first ([T, B, C], 
 1; the batch axis is the one whose size is the batch, the first when both are). `--unit` is a
 channel c; the activation is the mean over the tokens of channel c (the default), or the value
 of channel c at token `--token K`. Caffe nets have no rank-3 blobs, so their rule is unchanged.
+
+A tensor whose batch axis does not hold the batch (at batch B its size is not B: attention
+heads or tokens merged with the batch, a model exported for one sample) has no unit rule and
+is refused; for ONNX models the axis is also measured at two batch sizes
+(reproduce.step.onnx_net.batch_axes, `check_batch_axis`).
 """
 from __future__ import annotations
 
@@ -45,13 +50,23 @@ class ActLayer:
                   batch: int | None = None, token: int | None = None) -> "ActLayer":
         """From the tensor's full static shape; `batch_axis` None: 0, or for a rank-3 tensor
         the axis whose size is `batch` (module docstring). A UserError when it has no batch
-        axis (a scalar), an unknown dimension, or `token` does not fit."""
+        axis (a scalar; with `batch` given, no axis of that size where the batch should be),
+        an unknown dimension, or `token` does not fit."""
         if not shape:
             raise UserError(f"--act_layer {name}: a scalar; the act layer needs a batch axis")
         if any(not isinstance(dim, int) or dim < 1 for dim in shape):
             raise UserError(f"--act_layer {name}: shape {shape} is not fully known")
         if batch_axis is None:
             batch_axis = token_batch_axis(shape, batch) if len(shape) == 3 else 0
+        if batch is not None and batch > 1 and shape[batch_axis] == 1:
+            raise UserError(f"--act_layer {name}: its shape {'x'.join(map(str, shape))} keeps "
+                            f"batch 1 at a batch of {batch} (the model was exported for one "
+                            f"sample: its Reshape targets fix it); run one sample per step "
+                            f"graph with --batch 1")
+        if batch is not None and shape[batch_axis] != batch:
+            raise UserError(f"--act_layer {name}: no axis of shape {'x'.join(map(str, shape))} "
+                            f"is the batch of {batch} (it is mixed into another dimension, as "
+                            f"attention heads are); pick a tensor with a batch axis")
         sample = tuple(dim for axis, dim in enumerate(shape) if axis != batch_axis)
         layer = cls(name, sample, batch_axis, token)
         layer.check_token()
@@ -134,6 +149,19 @@ class ActLayer:
         if self.layout is UnitLayout.TOKENS and self.token is not None:
             return self.token * self.sample_shape[1] + unit
         return unit
+
+
+def check_batch_axis(layer: ActLayer, measured: int | None) -> None:
+    """A UserError when the batch axis the shape rule chose (`layer.batch_axis`) is not the axis
+    that really grows with the batch (`measured`: from shapes at two batch sizes; None when
+    no axis does, e.g. the batch merged with attention heads)."""
+    if measured is None:
+        raise UserError(f"--act_layer {layer.name}: no axis of its own is the batch (it is mixed "
+                        f"into another dimension, as attention heads are); pick a tensor with a "
+                        f"batch axis")
+    if measured != layer.batch_axis:
+        raise UserError(f"--act_layer {layer.name}: its batch is axis {measured}, which its shape "
+                        f"does not tell at this batch size; use another --batch")
 
 
 def token_batch_axis(shape: tuple[int, ...], batch: int | None) -> int:

@@ -71,6 +71,9 @@ def load_entry(key: str) -> tuple[onnx.ModelProto, dict] | None:
         model = onnx.load_model_from_string(path.read_bytes())
         shapes = json.loads(next(entry.value for entry in model.metadata_props
                                  if entry.key == SHAPES_KEY))
+        kept = [entry for entry in model.metadata_props if entry.key != SHAPES_KEY]
+        del model.metadata_props[:]  # the model exactly as a cold build returns it
+        model.metadata_props.extend(kept)
     except Exception as error:  # a truncated or foreign file: build again
         log.warning("step graph cache entry %s unreadable (%s); rebuilding", path, error)
         return None

@@ -6,7 +6,10 @@ and the visualised net's forward+VJP graph cut at the activation layer
 release's Python does between the Caffe calls (see docs/method.md, "One run" and "Numeric types"):
 
 * `c = x0[:, :, top:top+h, left:left+w]`; `act = N_L(c)[unit]` (flat index per sample);
-  the net's output gradient is the one-hot of that index.
+  the net's output gradient is the one-hot of that index. A token layout's tensor
+  (reproduce.step.act_layer) is first made batch first ([T, B, C] → [B, T, C]) and, without a
+  chosen token, averaged over its tokens (the unit is then a channel and the gradient 1/T at
+  each of the channel's tokens); the gradient is transposed back to the tensor's layout.
 * Per sample: `‖g‖` (float32); NaN → image unchanged, act 0, norm 1e-12; 0 → unchanged, act 0
   (the release returns act 0 for both); else `x = c + f * g` where
   `f = float32(step / float64(mean|g|))`: in the release (Python 2, NumPy 1.x) `step_size /
@@ -240,7 +243,7 @@ def _forward(glue: _Glue, shapes: StepShapes, blobs: _Blobs) -> _Forward:
                                                                top_left[1] + width], np.int64)),
                              glue.const("crop_axes", np.array([2, 3], np.int64))], "crop")
     glue.op("Identity", [crop], blobs.net_in)
-    act, act_shape = blobs.act, (batch,) + shapes.activation
+    act = blobs.act
     if shapes.act.batch_axis:  # [T, B, C]: batch first for the picking, back for the gradient
         act = glue.op("Transpose", [act], "act_batch_first", perm=_batch_first(shapes.act))
     if shapes.act.reduces_tokens:  # the mean over the tokens, per channel: B×C
@@ -257,22 +260,30 @@ def _forward(glue: _Glue, shapes: StepShapes, blobs: _Blobs) -> _Forward:
                                                   dtype=np.int64).reshape(1, -1))
     one_hot = glue.op("Cast", [glue.op("Equal", [positions, unit_column], "one_hot_bool")],
                       "one_hot_flat", to=TensorProto.FLOAT)
-    gradient = f"{blobs.act}_grad"
-    batch_first = gradient if not shapes.act.batch_axis else "act_grad_batch_first"
-    if shapes.act.reduces_tokens:  # d mean / d value = 1/T at every token of the channel
-        tokens, channels = shapes.act.sample_shape
-        per_token = glue.op("Mul", [one_hot, glue.const("token_weight", np.float32(1 / tokens))],
-                            "one_hot_mean")
-        glue.op("Expand", [glue.op("Reshape", [per_token, glue.const(
-            "token_row", np.array([batch, 1, channels], np.int64))], "one_hot_row"),
-            glue.const("act_shape", np.array(act_shape, np.int64))], batch_first)
-    else:
-        glue.op("Reshape", [one_hot, glue.const("act_shape", np.array(act_shape, np.int64))],
-                batch_first)
-    if shapes.act.batch_axis:
-        glue.op("Transpose", [batch_first], gradient,
-                perm=[int(axis) for axis in np.argsort(_batch_first(shapes.act))])
+    _act_gradient(glue, shapes, blobs, one_hot)
     return _Forward(crop, act_raw, column_shape)
+
+
+def _act_gradient(glue: _Glue, shapes: StepShapes, blobs: _Blobs, one_hot: str) -> None:
+    """The act layer's output gradient `{act}_grad` from the B×picked_size one-hot: reshaped
+    to the tensor's shape; for the mean over tokens, 1/T at every token of the channel; for a
+    sequence-first layout, transposed back from batch first."""
+    batch, act = shapes.batch, shapes.act
+    act_shape = glue.const("act_shape", np.array((batch,) + shapes.activation, np.int64))
+    gradient = f"{blobs.act}_grad"
+    batch_first = gradient if not act.batch_axis else "act_grad_batch_first"
+    if act.reduces_tokens:
+        per_token = glue.op("Mul", [one_hot, glue.const("token_weight",
+                                                        np.float32(1 / act.tokens))],
+                            "one_hot_mean")
+        row = glue.op("Reshape", [per_token, glue.const(
+            "token_row", np.array([batch, 1, act.sample_shape[1]], np.int64))], "one_hot_row")
+        glue.op("Expand", [row, act_shape], batch_first)
+    else:
+        glue.op("Reshape", [one_hot, act_shape], batch_first)
+    if act.batch_axis:
+        glue.op("Transpose", [batch_first], gradient,
+                perm=[int(axis) for axis in np.argsort(_batch_first(act))])
 
 
 def _batch_first(act: ActLayer) -> list[int]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from reproduce.step.act_layer import ActLayer
+from reproduce.step.act_layer import ActLayer, check_batch_axis
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,18 @@ class Candidate:
 
     @classmethod
     def of(cls, name: str, shape: tuple[int, ...], in_place_after: tuple[str, ...] = (),
-           token: int | None = None) -> "Candidate":
-        """The candidate with its unit rule at batch 1 and `act_max`'s verdict for `--token`."""
+           token: int | None = None, *, measured: bool = False,
+           batch_axis: int | None = None) -> "Candidate":
+        """The candidate with its unit rule at batch 1 and `act_max`'s verdict for `--token`;
+        `measured`: `batch_axis` is the tensor's batch axis measured at two batch sizes
+        (onnx_net.batch_axes; None: none of its axes is), which the rule's axis must be."""
         try:
             act = ActLayer.of_tensor(name, shape, batch=1)
         except UserError as error:
             return cls(name, shape, in_place_after, None, str(error))
         try:
+            if measured:
+                check_batch_axis(act, batch_axis)
             act = replace(act, token=token)
             act.check_token()
         except UserError as error:
@@ -106,11 +111,13 @@ def onnx_candidates(path: str | Path, input_name: str | None = None,
     from onnx import TensorProto
 
     from common.onnx_graph import detach_weights, fixed_dims, inferred_types
-    from reproduce.step.onnx_net import depending_on, image_input, load_onnx_model, with_fixed_input
-    model, _ = detach_weights(load_onnx_model(path, flag="NET"))
-    value = image_input(model, input_name, path)
-    model, _ = with_fixed_input(model, value.name, 1, size, path)
+    from reproduce.step.onnx_loading import load_onnx_model
+    from reproduce.step.onnx_net import batch_axes, depending_on, image_input, with_fixed_input
+    loaded, _ = detach_weights(load_onnx_model(path, flag="NET"))
+    value = image_input(loaded, input_name, path)
+    model, _ = with_fixed_input(loaded, value.name, 1, size, path)
     types = inferred_types(model)
+    axes = batch_axes(loaded, value.name, size, path, 1, types)
     candidates = []
     for name in depending_on(model, value.name):
         type_proto = types.get(name)
@@ -119,7 +126,8 @@ def onnx_candidates(path: str | Path, input_name: str | None = None,
             continue
         shape = fixed_dims(type_proto)
         if shape is not None:
-            candidates.append(Candidate.of(name, shape, token=token))
+            candidates.append(Candidate.of(name, shape, token=token, measured=name in axes,
+                                           batch_axis=axes.get(name)))
     return candidates
 
 

@@ -36,17 +36,15 @@ from onnx import TensorProto, helper
 
 from common.errors import UserError
 from common.onnx_graph import (GraphBuilder, Weights, data_inputs, detach_weights, fixed_dims,
-                               inferred_types, lifted, names_in, opset_of, standard_opset)
+                               inferred_types, names_in)
+from reproduce.step.act_layer import ActLayer, check_batch_axis
+from reproduce.step.onnx_loading import first_line, load_onnx_model
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
 CAFFE_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 CAFFE_MEAN_RGB = tuple(reversed(CAFFE_MEAN_BGR))
 ADAPTER_PREFIX = "dgn_am_adapter/"
-# The opsets a user's model may have: from MIN_OPSET (the VJP transform's floor) to the newest
-# this onnx knows. The step graph is built at the higher of the model's and the generator's
-# opset; the lower one is lifted to it (common.onnx_graph.lifted), never lowered.
-MIN_OPSET = 13
 
 
 @dataclass(frozen=True)
@@ -142,58 +140,7 @@ def crop_side(crop: int | None, generated: tuple[int, int]) -> int:
     return crop
 
 
-# ---------------------------------------------------------------------------- loading
-
-def load_onnx_model(path: str | Path, flag: str = "--net_onnx") -> onnx.ModelProto:
-    """The checked model at its own opset (one below MIN_OPSET is lifted to it), external data
-    read from the model's folder whatever the working directory; a UserError naming the flag
-    and file when it is missing, not an ONNX model, fails onnx's checker, or has an opset
-    this onnx does not know."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{flag} {path}: file not found")
-    try:  # external data: relative to the model's folder (onnx.load's base directory)
-        model = onnx.load(str(path))
-    except Exception as error:  # protobuf's DecodeError, onnx's external-data errors, ...
-        raise UserError(f"{flag} {path}: not an ONNX model ({_first_line(error)})") from None
-    if not model.graph.node:
-        raise UserError(f"{flag} {path}: not an ONNX model (no graph nodes)")
-    try:  # the path form: it follows external data and takes models over 2 GB
-        onnx.checker.check_model(str(path))
-    except (onnx.checker.ValidationError, ValueError) as error:
-        raise UserError(f"{flag} {path}: not a valid ONNX model ({_first_line(error)})") from None
-    opset = standard_opset(model)
-    if opset is None:
-        raise UserError(f"{flag} {path}: the model imports no standard ONNX opset")
-    newest = onnx.defs.onnx_opset_version()
-    if opset > newest:
-        raise UserError(f"{flag} {path}: opset {opset} is newer than this onnx {onnx.__version__} "
-                        f"knows (opsets {MIN_OPSET}-{newest}); upgrade onnx or export at {newest}")
-    if opset < MIN_OPSET:
-        model = lifted_net(model, MIN_OPSET, path, flag)
-    return model
-
-
-def lifted_net(model: onnx.ModelProto, opset: int, path: str | Path,
-               flag: str = "--net_onnx") -> onnx.ModelProto:
-    """The user's model lifted to `opset` (≥ its own; common.onnx_graph.lifted); a UserError
-    naming the flag and file when onnx's version converter cannot."""
-    try:
-        return lifted(model, opset)
-    except Exception as error:
-        raise UserError(f"{flag} {path}: opset {opset_of(model)} could not be lifted to opset "
-                        f"{opset} ({_first_line(error)})") from None
-
-
-def step_opset(*models: onnx.ModelProto) -> int:
-    """The step graph's opset: the highest of its parts' (each part is lifted to it)."""
-    return max(opset_of(model) for model in models)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
+# ---------------------------------------------------------------------------- the image input
 
 def image_input(model: onnx.ModelProto, name: str | None, path: str | Path) -> onnx.ValueInfoProto:
     """The net's image input: named by --net_input, or the only data input; it must be a
@@ -256,13 +203,38 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
         fixed = onnx.shape_inference.infer_shapes(fixed, strict_mode=True, data_prop=True)
     except Exception as error:
         raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
-                        f"({_first_line(error)})") from None
+                        f"({first_line(error)})") from None
     for value in fixed.graph.value_info:
         shape = fixed_dims(value.type)
         if shape is not None and min(shape, default=1) < 1:
             raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} "
                             f"input (tensor {value.name} would be {'x'.join(map(str, shape))})")
     return fixed, size
+
+
+def batch_axes(model: onnx.ModelProto, input_name: str, size: tuple[int, int] | None,
+               path: str | Path, batch: int,
+               types: dict[str, onnx.TypeProto] | None = None) -> dict[str, int | None]:
+    """Each tensor's batch axis, measured: the one axis whose size goes from `batch` to
+    `batch` + 1 when the image input's batch does (shapes inferred at both batch sizes; `types`:
+    those at `batch`, when already inferred); None when its shape changes otherwise (an axis
+    that mixes the batch with another dimension, as merged attention heads do). A tensor whose
+    shape does not change at all (a model traced at one batch size keeps it in its Reshape
+    targets) is left out: its batch axis cannot be measured. `model` is the loaded model (its
+    input not yet fixed)."""
+    if types is None:
+        types = inferred_types(with_fixed_input(model, input_name, batch, size, path)[0])
+    more = inferred_types(with_fixed_input(model, input_name, batch + 1, size, path)[0])
+    axes: dict[str, int | None] = {}
+    for name, type_proto in types.items():
+        shape, grown = fixed_dims(type_proto), fixed_dims(more[name]) if name in more else None
+        if shape is None or grown is None or len(shape) != len(grown):
+            continue
+        changed = [axis for axis, (a, b) in enumerate(zip(shape, grown)) if a != b]
+        if changed:
+            axes[name] = (changed[0] if len(changed) == 1 and shape[changed[0]] == batch
+                          and grown[changed[0]] == batch + 1 else None)
+    return axes
 
 
 # ops whose output depends on their input's shape only, never on its values
@@ -413,8 +385,15 @@ def onnx_net_vjp(net: OnnxNet, model: onnx.ModelProto, *, act_layer: str, batch:
     `generated`: the generator's image size (H, W), which the crop must fit in (`crop_side`)."""
     from converters.vjp.transform import build_vjp
     crop = crop_side(net.crop, generated or (RELEASE_CROP, RELEASE_CROP))
-    model, input_name, size = prepared_net(net, model, batch)
+    loaded = model
+    model, input_name, size = prepared_net(net, loaded, batch)
     model = cut_at(model, act_layer, net.path)
+    shape = fixed_dims(model.graph.output[0].type)
+    act = ActLayer.of_tensor(act_layer, shape, batch=batch, token=net.token)
+    if len(shape) == 3:  # a token layout: its batch axis, measured at two batch sizes
+        measured = batch_axes(loaded, input_name, net.adapter.size, net.path, batch)
+        if act_layer in measured:
+            check_batch_axis(act, measured[act_layer])
     if act_layer not in depending_on(model, input_name):
         raise UserError(f"--act_layer {act_layer}: does not depend on the input {input_name} "
                         f"of {net.path}")

@@ -15,6 +15,7 @@ on the same numeric stack, so results equal the local executor's. Ray is an opti
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from common.atomic import atomic_write_bytes
 from common.errors import UserError
 from reproduce.run.job import StepModels
 from reproduce.step.graph import CodeMode
+from reproduce.step.onnx_loading import external_data_files, self_contained_bytes
 from reproduce.sweep.batch import BatchOutput, run_batch
 from reproduce.sweep.plan import Batch
 from reproduce.sweep.setup import RunSetup, file_sha256
@@ -126,9 +128,16 @@ class RayExecutor:
         paths = dict(setup.net_paths())
         if setup.mode is CodeMode.BOUND:
             paths["bound"] = setup.bound
-        return {role: ShippedFile(Path(path).name, file_sha256(path, f"--{role}"),
-                                  self.ray.put(Path(path).read_bytes()))
-                for role, path in paths.items()}
+        shipped = {}
+        for role, path in paths.items():
+            if role == "net_onnx" and external_data_files(path):  # one file, weights embedded
+                data = self_contained_bytes(path)
+                shipped[role] = ShippedFile(Path(path).name, hashlib.sha256(data).hexdigest(),
+                                            self.ray.put(data))
+            else:
+                shipped[role] = ShippedFile(Path(path).name, file_sha256(path, f"--{role}"),
+                                            self.ray.put(Path(path).read_bytes()))
+        return shipped
 
     def run(self, batches: Sequence[Batch]) -> Iterator[BatchOutput]:
         ray = self.ray

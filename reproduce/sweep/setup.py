@@ -12,6 +12,7 @@ other weights under the same name, or another adapter, do. A store written befor
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from common import hashing
 from common.errors import UserError
 from reproduce.run.job import NetFiles
 from reproduce.step.graph import CodeMode
+from reproduce.step.onnx_loading import external_data_files
 from reproduce.step.onnx_net import CAFFE_MEAN_RGB, RELEASE_CROP, OnnxNet
 from reproduce.sweep.plan import Fixed
 
@@ -35,7 +37,8 @@ IDENTITY_FLAGS = {**{role: f"--{role}" for role in CAFFE_ROLES}, "net_onnx": "--
                   "gen_in": "--generator_input", "gen_out": "--generator_output",
                   "net_input": "--net_input", "net_rgb": "--net_rgb", "net_mean": "--net_mean",
                   "net_std": "--net_std", "net_input_size": "--net_input_size",
-                  "crop_size": "--crop_size", "token": "--token", "runtime": "--runtime"}
+                  "crop_size": "--crop_size", "token": "--token", "net_onnx_data": "--net_onnx",
+                  "runtime": "--runtime"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,10 @@ def nets_identity(setup: RunSetup) -> dict[str, object]:
                                    for role, path in setup.net_paths().items()}
     identity.update(gen_in=setup.nets.gen_in, gen_out=setup.nets.gen_out)
     if setup.nets.net_onnx is not None:
+        data_files = external_data_files(setup.nets.net_onnx.path)
+        if data_files:  # weights in .onnx.data files: their content is the net's too
+            identity["net_onnx_data"] = hashlib.sha256("\n".join(
+                file_sha256(data, "--net_onnx") for data in data_files).encode()).hexdigest()
         identity.update(adapter_identity(setup.nets.net_onnx))
     if setup.runtime != DEFAULT_RUNTIME:
         identity["runtime"] = setup.runtime

@@ -85,6 +85,8 @@ def token_model(layout: str, opset: int = 17, seed: int = 0) -> onnx.ModelProto:
     tokens = g.node("Transpose", [rows], "tokens", perm=perm)
     mixed = g.node("MatMul", [tokens, g.weight("mix.weight", TOKEN_CHANNELS, TOKEN_CHANNELS)],
                    "mixed")
+    g.node("Reshape", [mixed, g.tensor("merged.shape", np.array([1, -1, TOKEN_CHANNELS], np.int64))],
+           "merged")  # the batch merged into the tokens: no batch axis of its own (a dead end)
     width = g.node("Slice", [g.node("Shape", [mixed], "mixed_shape"),
                              g.tensor("width.start", np.array([2], np.int64)),
                              g.tensor("width.end", np.array([3], np.int64))], "width")
