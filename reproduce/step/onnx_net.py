@@ -37,6 +37,7 @@ from onnx import TensorProto, helper
 from common.errors import UserError
 from common.onnx_graph import (FLOAT_TYPES, GraphBuilder, Weights, data_inputs, detach_weights,
                                fixed_dims, inferred_types, names_in)
+from converters.vjp.fold import fold_constants
 from reproduce.step.act_layer import ActLayer, check_batch_axis
 from reproduce.step.onnx_loading import first_line, load_onnx_model
 
@@ -199,11 +200,12 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
     del fixed.graph.value_info[:]
     for output in fixed.graph.output:  # stale batch-1 output shapes would clash
         output.type.tensor_type.ClearField("shape")
-    try:
-        fixed = onnx.shape_inference.infer_shapes(fixed, strict_mode=True, data_prop=True)
-    except Exception as error:
-        raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
-                        f"({first_line(error)})") from None
+    fixed = _inferred(fixed, batch, size, path)
+    nodes_before = len(fixed.graph.node)
+    fold_constants(fixed)  # the exporters' shape arithmetic, now static: constants, once
+    if len(fixed.graph.node) != nodes_before:  # shapes that depended on it become known
+        del fixed.graph.value_info[:]
+        fixed = _inferred(fixed, batch, size, path)
     for value in fixed.graph.value_info:
         # an empty float tensor means the image is too small for the net; an empty integer one
         # is shape arithmetic (Swin's window slices of a shape), computed at any size
@@ -214,6 +216,17 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
             raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} "
                             f"input (tensor {value.name} would be {'x'.join(map(str, shape))})")
     return fixed, size
+
+
+def _inferred(model: onnx.ModelProto, batch: int, size: tuple[int, int],
+              path: str | Path) -> onnx.ModelProto:
+    """The model with every shape inferred (strict, with data propagation); a UserError saying
+    the net does not take the input when inference fails."""
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as error:
+        raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
+                        f"({first_line(error)})") from None
 
 
 def batch_axes(model: onnx.ModelProto, input_name: str, size: tuple[int, int] | None,
