@@ -13,7 +13,7 @@ then the table the command wrote. Nothing outside the markers changes. Tables wr
 carry instead a `<!-- hand-written table: ... -->` comment saying what checks them
 (tests/test_readme_claims.py requires one marking or the other on every README table).
 
-Usage (from the repository root, in the set-up venv):
+Usage (from the repository root, in the set-up venv; the torchvision table in a venv with torch):
     .venv/bin/python tools/regenerate_tables.py [NAME ...]     # default: every table
 The measurements are those of the machine it runs on: on a shared machine, say so beside them.
 """
@@ -55,6 +55,9 @@ TABLES = {
                                       "--table", "{table}")),
     "web": Table("README.md", ("benchmarks/bench_web.py", "--sizes", "demo", "full", "--iterations", "10",
                                "--table", "{table}")),
+    # needs torch: run this one with the torch venv's python (tools/torch_fixtures/README.md)
+    "torchvision": Table("README.md", ("tools/torch_fixtures/check_torchvision.py", "--ladder", "8", "4",
+                                       "2", "1", "0.5", "0.25", "0.1", "--table", "{table}")),
 }
 
 
