@@ -7,6 +7,8 @@ Caffe's values there. A held unit then has Caffe's forward value and passes no g
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -35,6 +37,32 @@ def kink_tensors(model: onnx.ModelProto, net_key: str) -> dict[str, str]:
     return tensors
 
 
+def rewrite_as_held(model: onnx.ModelProto, names: Iterable[str], mask_of: Callable[[str], str],
+                    held_of: Callable[[str], str]) -> onnx.ModelProto:
+    """A copy of `model` in which each node output T named in `names` becomes T·mask + held:
+    its node writes `T|raw`, then a Mul by tensor `mask_of(T)` and an Add of `held_of(T)` write
+    T. A held unit (mask 0) then has the held value and passes no gradient. The mask and held
+    tensors are the caller's to add (initializers or inputs)."""
+    names = set(names)
+    held = onnx.ModelProto()
+    held.CopyFrom(model)
+    nodes = []
+    for node in model.graph.node:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        nodes.append(copy)
+        name = node.output[0] if node.output else ""
+        if name in names:
+            copy.output[0] = f"{name}|raw"
+            nodes += [helper.make_node("Mul", [f"{name}|raw", mask_of(name)], [f"{name}|masked"],
+                                       name=f"{name}|mask"),
+                      helper.make_node("Add", [f"{name}|masked", held_of(name)], [name],
+                                       name=f"{name}|hold")]
+    del held.graph.node[:]
+    held.graph.node.extend(nodes)
+    return held
+
+
 def with_kink_holds(model: onnx.ModelProto, net_key: str) -> onnx.ModelProto:
     """Each kink tensor T becomes T * kink_mask|T + kink_held|T: inputs that default to
     ones and zeros (no unit held) and are fed per record."""
@@ -43,27 +71,13 @@ def with_kink_holds(model: onnx.ModelProto, net_key: str) -> onnx.ModelProto:
     shapes.update({o.name: [d.dim_value for d in o.type.tensor_type.shape.dim]
                    for o in model.graph.output})
     tensors = set(kink_tensors(model, net_key).values())
-    held = onnx.ModelProto()
-    held.CopyFrom(model)
-    nodes = []
-    for node in model.graph.node:
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        nodes.append(copy)
-        if node.output[0] in tensors:
-            name = node.output[0]
-            copy.output[0] = f"{name}|raw"
-            nodes += [helper.make_node("Mul", [f"{name}|raw", MASK + name], [f"{name}|masked"],
-                                       name=f"{name}|mask"),
-                      helper.make_node("Add", [f"{name}|masked", HELD + name], [name],
-                                       name=f"{name}|hold")]
-            for prefix, fill in ((MASK, np.ones), (HELD, np.zeros)):
-                held.graph.initializer.append(numpy_helper.from_array(
-                    fill(shapes[name], np.float32), prefix + name))
-                held.graph.input.append(helper.make_tensor_value_info(
-                    prefix + name, TensorProto.FLOAT, shapes[name]))
-    del held.graph.node[:]
-    held.graph.node.extend(nodes)
+    held = rewrite_as_held(model, tensors, lambda name: MASK + name, lambda name: HELD + name)
+    for name in sorted(tensors):
+        for prefix, fill in ((MASK, np.ones), (HELD, np.zeros)):
+            held.graph.initializer.append(numpy_helper.from_array(
+                fill(shapes[name], np.float32), prefix + name))
+            held.graph.input.append(helper.make_tensor_value_info(
+                prefix + name, TensorProto.FLOAT, shapes[name]))
     return held
 
 

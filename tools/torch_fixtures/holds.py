@@ -29,6 +29,8 @@ from onnx import helper, numpy_helper
 from torch.nn import functional
 from torch.overrides import TorchFunctionMode
 
+from tools.reference_caffe.onnx_holds import rewrite_as_held
+
 TAU = 1e-5
 TAUS = (TAU, 2 * TAU, 4 * TAU)  # thresholds to try when the two sides hold different counts
 ONNX_KINK_OPS = {"Relu", "Clip", "HardSwish", "HardSigmoid", "MaxPool"}
@@ -194,24 +196,10 @@ def with_held_kinks(model: onnx.ModelProto, feeds: dict[str, np.ndarray], tau: f
     if not matched:
         masks = _own_masks(model, kink_nodes, values, tau)
     chosen = {node.output[0]: mask for node, mask in zip(kink_nodes, masks) if mask.any()}
-    held = onnx.ModelProto()
-    held.CopyFrom(model)
-    nodes = []
-    for node in model.graph.node:
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        nodes.append(copy)
-        name = node.output[0] if node.output else ""
-        if name not in chosen:
-            continue
-        near = chosen[name]
-        copy.output[0] = f"{name}|raw"
+    held = rewrite_as_held(model, chosen, lambda name: f"{name}|mask", lambda name: f"{name}|held")
+    for name, near in chosen.items():
         value = np.where(near, values[name], 0).astype(np.float32)
-        held.graph.initializer.extend([numpy_helper.from_array((~near).astype(np.float32),
-                                                               f"{name}|mask"),
-                                       numpy_helper.from_array(value, f"{name}|held")])
-        nodes += [helper.make_node("Mul", [f"{name}|raw", f"{name}|mask"], [f"{name}|masked"]),
-                  helper.make_node("Add", [f"{name}|masked", f"{name}|held"], [name])]
-    del held.graph.node[:]
-    held.graph.node.extend(nodes)
+        held.graph.initializer.extend([
+            numpy_helper.from_array((~near).astype(np.float32), f"{name}|mask"),
+            numpy_helper.from_array(value, f"{name}|held")])
     return held, int(sum(mask.sum() for mask in chosen.values())), matched
