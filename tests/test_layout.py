@@ -77,7 +77,7 @@ def test_no_absolute_machine_path_in_tracked_files():
     for name in files:
         path = REPO_ROOT / name
         if path.suffix not in (".py", ".sh", ".md", ".json", ".txt", ".prototxt", ".ini", ".html",
-                               ".js", "") or not path.is_file():
+                               ".js", ".mjs", ".css", ".toml", "") or not path.is_file():
             continue
         try:
             text = path.read_text()
@@ -89,6 +89,17 @@ def test_no_absolute_machine_path_in_tracked_files():
             for match in ABSOLUTE_PATH.finditer(line):
                 offenders.append(f"{name}:{number}: {match.group(0)}")
     assert not offenders, "\n".join(offenders[:20])
+
+
+def test_no_absolute_machine_path_in_tracked_models():
+    """ONNX files hold strings too: the dynamo exporter writes each node's Python stack trace,
+    with the exporting machine's paths (tools/torch_fixtures/export_fixtures.py drops them)."""
+    files = subprocess.run(["git", "ls-files", "*.onnx"], cwd=REPO_ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    pattern = re.compile(ABSOLUTE_PATH.pattern.encode())
+    offenders = [f"{name}: {match.group(0)!r}" for name in files
+                 for match in pattern.finditer((REPO_ROOT / name).read_bytes())]
+    assert files and not offenders, "\n".join(offenders[:20])
 
 
 def private_imports_across_packages(path: Path) -> list[str]:

@@ -58,8 +58,27 @@ def export(model: nn.Module, example: torch.Tensor, exporter: str, path: Path) -
                                     optimize=True, **kwargs)
         program.save(str(path), external_data=False)
     model_proto = onnx.load(str(path))
+    if _drop_stack_traces(model_proto):
+        onnx.save(model_proto, str(path))
     onnx.checker.check_model(model_proto)
     return next(o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx"))
+
+
+STACK_TRACE = "pkg.torch.onnx.stack_trace"
+
+
+def _drop_stack_traces(model_proto) -> int:
+    """Removes the dynamo exporter's per-node Python stack traces (they hold the absolute paths
+    of the exporting machine's checkout and venv, so the files would differ by where they were
+    made); returns how many were removed."""
+    removed = 0
+    for graph_nodes in [model_proto.graph.node, *(function.node for function in model_proto.functions)]:
+        for node in graph_nodes:
+            kept = [prop for prop in node.metadata_props if prop.key != STACK_TRACE]
+            removed += len(node.metadata_props) - len(kept)
+            del node.metadata_props[:]
+            node.metadata_props.extend(kept)
+    return removed
 
 
 def _relative(distance: torch.Tensor, tensor: torch.Tensor) -> float:
