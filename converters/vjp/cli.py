@@ -7,6 +7,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
+from common.errors import first_line
 from converters.model_output import write_model_or_report
 from converters.vjp.context import VJPError
 from converters.vjp.transform import build_vjp
@@ -35,8 +36,7 @@ def _load(path: str) -> onnx.ModelProto:
         raise VJPError(f"{path}: its external data cannot be read ({error.strerror or error}: "
                        f"{error.filename or ''})") from None
     except onnx.checker.ValidationError as error:  # a data location outside the model's folder
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise VJPError(f"{path}: its external data cannot be read ({reason})") from None
+        raise VJPError(f"{path}: its external data cannot be read ({first_line(error)})") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import onnx
 from onnx import helper
 
+from common.errors import first_line
 from common.onnx_graph import (FLOAT_TYPES, STANDARD_DOMAINS, constant_values, inferred_types,
                                names_in, prune, standard_opset)
 from converters.vjp.context import GradContext, VJPError
@@ -42,7 +43,7 @@ def _tensor_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
     try:
         return inferred_types(model)
     except onnx.shape_inference.InferenceError as error:
-        raise VJPError(f"shape inference failed: {str(error).splitlines()[0]}") from None
+        raise VJPError(f"shape inference failed: {first_line(error)}") from None
 
 
 def _nodes_on_path(graph: onnx.GraphProto, wrt: Sequence[str], of: Sequence[str],

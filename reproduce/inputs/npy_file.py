@@ -19,7 +19,7 @@ def read_npy(path: str | Path, flag: str) -> np.ndarray:
     """The array in the .npy file at `path`; `flag` (e.g. "--init_code") starts each error.
     Refused: a missing file, no .npy header (an .npz, a pickle, ...), an object array (it
     needs pickle), data bytes other than the header's shape × itemsize."""
-    from common.errors import UserError
+    from common.errors import UserError, first_line
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{flag} {path}: file not found")
@@ -39,5 +39,4 @@ def read_npy(path: str | Path, flag: str) -> np.ndarray:
             stream.seek(0)
             return np.load(stream, allow_pickle=False)
     except _MALFORMED as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"{flag} {path}: not a readable .npy array ({detail})") from None
+        raise UserError(f"{flag} {path}: not a readable .npy array ({first_line(error)})") from None

@@ -16,7 +16,7 @@ import onnx
 import onnxruntime as ort
 from PIL import Image
 
-from common.errors import UserError
+from common.errors import UserError, first_line
 from reproduce.inputs.mat_file import read_mat_variable
 from reproduce.inputs.npy_file import read_npy
 from reproduce.run.runner import session_options
@@ -63,8 +63,7 @@ def _read_rgb(image_path: Path, width: int, height: int) -> np.ndarray:
                 return np.asarray(image.convert("RGB").resize((width, height),
                                                               Image.Resampling.BILINEAR))
     except _UNREADABLE_IMAGE as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"--init_file {image_path}: not a readable image ({detail})") from None
+        raise UserError(f"--init_file {image_path}: not a readable image ({first_line(error)})") from None
 
 
 def preprocess(image_path: str | Path, mean_hwc: np.ndarray, size: tuple[int, int]) -> np.ndarray:

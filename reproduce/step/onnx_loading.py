@@ -10,7 +10,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto
 
-from common.errors import UserError
+from common.errors import UserError, first_line
 from common.onnx_graph import lifted, opset_of, standard_opset
 
 # The opsets a user's model may have: from MIN_OPSET (the VJP transform's floor) to the newest
@@ -85,8 +85,3 @@ def step_opset(*models: onnx.ModelProto) -> int:
     """The step graph's opset: the highest of its parts' (each part is lifted to it)."""
     return max(opset_of(model) for model in models)
 
-
-def first_line(error: Exception) -> str:
-    """The first line of an error's message (its type's name when empty), for one-line errors."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

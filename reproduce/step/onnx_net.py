@@ -34,12 +34,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from common.errors import UserError
+from common.errors import UserError, first_line
 from common.onnx_graph import (FLOAT_TYPES, GraphBuilder, Weights, data_inputs, detach_weights,
                                fixed_dims, inferred_types, names_in)
 from converters.vjp.fold import fold_constants
 from reproduce.step.act_layer import ActLayer, check_batch_axis
-from reproduce.step.onnx_loading import first_line, load_onnx_model
+from reproduce.step.onnx_loading import load_onnx_model
 
 # The per-channel means (B, G, R) of Caffe's ImageNet mean image (ilsvrc_2012_mean.npy):
 # what the release's nets and generators subtract from 0–255 BGR pixels.
@@ -200,12 +200,15 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
     del fixed.graph.value_info[:]
     for output in fixed.graph.output:  # stale batch-1 output shapes would clash
         output.type.tensor_type.ClearField("shape")
-    fixed = _inferred(fixed, batch, size, path)
-    nodes_before = len(fixed.graph.node)
-    fold_constants(fixed)  # the exporters' shape arithmetic, now static: constants, once
-    if len(fixed.graph.node) != nodes_before:  # shapes that depended on it become known
-        del fixed.graph.value_info[:]
-        fixed = _inferred(fixed, batch, size, path)
+    try:  # the exporters' shape arithmetic, static at a fixed input: constants, once, so
+        fold_constants(fixed)  # that the shapes depending on it are known below
+    except onnx.shape_inference.InferenceError:
+        pass  # reported, one line, by the inference below
+    try:
+        fixed = onnx.shape_inference.infer_shapes(fixed, strict_mode=True, data_prop=True)
+    except Exception as error:
+        raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
+                        f"({first_line(error)})") from None
     for value in fixed.graph.value_info:
         # an empty float tensor means the image is too small for the net; an empty integer one
         # is shape arithmetic (Swin's window slices of a shape), computed at any size
@@ -216,17 +219,6 @@ def with_fixed_input(model: onnx.ModelProto, input_name: str, batch: int,
             raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} "
                             f"input (tensor {value.name} would be {'x'.join(map(str, shape))})")
     return fixed, size
-
-
-def _inferred(model: onnx.ModelProto, batch: int, size: tuple[int, int],
-              path: str | Path) -> onnx.ModelProto:
-    """The model with every shape inferred (strict, with data propagation); a UserError saying
-    the net does not take the input when inference fails."""
-    try:
-        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-    except Exception as error:
-        raise UserError(f"--net_onnx {path}: does not take a {batch}×3×{size[0]}×{size[1]} input "
-                        f"({first_line(error)})") from None
 
 
 def batch_axes(model: onnx.ModelProto, input_name: str, size: tuple[int, int] | None,

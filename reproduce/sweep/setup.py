@@ -114,7 +114,7 @@ def fixed_settings(setup: RunSetup, act_layer: str, xy: int) -> Fixed:
     """The sweep's `Fixed` part of every run key (the bound file by content)."""
     mode = setup.mode
     bound_sha = file_sha256(setup.bound, "--bound") if mode is CodeMode.BOUND else ""
-    return Fixed(act_layer, xy, mode.value, bound_sha)
+    return Fixed(act_layer, xy, mode, bound_sha)  # Fixed keeps the mode's plain value
 
 
 def shown_path(path: str) -> str:
